@@ -1,0 +1,17 @@
+// Prints the closing "N passed, N failed" line from vitest's JSON report. When the test command failed before vitest
+// ran (lint, format or typecheck), that failure is counted as one failed check.
+import { existsSync, readFileSync } from 'node:fs';
+
+const [, , reportPath, statusArg] = process.argv;
+const status = Number(statusArg ?? 1);
+let passed = 0;
+let failed = 0;
+if (reportPath && existsSync(reportPath)) {
+  const report = JSON.parse(readFileSync(reportPath, 'utf8'));
+  passed = report.numPassedTests ?? 0;
+  failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+  if (status !== 0 && failed === 0) failed = 1;
+} else if (status !== 0) {
+  failed = 1;
+}
+console.log(`${passed} passed, ${failed} failed`);

@@ -1,0 +1,120 @@
+/** @module The indexed facts of an event (severity, audit, who, which machine), derived once at publish time. */
+
+import { MAAS_LEVELS } from './catalogue/maas.js';
+import type { EventEnvelope, EventType } from './event.js';
+import { logrusSeverity } from './levels.js';
+
+/**
+ * What filters, permissions and the MAAS view need to know about an event without reading its metadata. Stores keep
+ * these as columns and the live stream evaluates filters on them, so both interpret a filter the same way.
+ */
+export interface EventFields {
+  readonly type: EventType;
+  readonly timeMs: number;
+  readonly project: string;
+  readonly location: string;
+  /** lifecycle action, full security name, or MAAS event type; '' otherwise */
+  readonly action: string;
+  /** 10 debug, 20 info, 30 warning, 40 error, 50 critical */
+  readonly severity: number;
+  /** part of the audit trail: lifecycle, security, and MAAS AUDIT-level events */
+  readonly audit: boolean;
+  readonly username: string;
+  readonly protocol: string;
+  readonly node: string | null;
+  readonly hostname: string;
+  readonly zone: string | null;
+  readonly pool: string | null;
+  readonly domain: string | null;
+  readonly agentName: string | null;
+  readonly macs: readonly string[];
+  /** lower-cased searchable text: message, description, source */
+  readonly text: string;
+}
+
+const OPERATION_FAILURE = 400;
+
+export function deriveFields(event: EventEnvelope, timeMs: number): EventFields {
+  const base = { type: event.type, timeMs, project: event.project, location: event.location };
+  const none = { node: null, zone: null, pool: null, domain: null, agentName: null, macs: [] as string[] };
+  switch (event.type) {
+    case 'logging':
+    case 'ovn': {
+      const m = event.metadata;
+      return {
+        ...base,
+        ...none,
+        action: '',
+        severity: logrusSeverity(m.level),
+        audit: false,
+        username: '',
+        protocol: '',
+        hostname: '',
+        text: m.message.toLowerCase(),
+      };
+    }
+    case 'lifecycle': {
+      const m = event.metadata;
+      return {
+        ...base,
+        ...none,
+        action: m.action,
+        severity: 20,
+        audit: true,
+        username: m.requestor?.username ?? '',
+        protocol: m.requestor?.protocol ?? '',
+        hostname: m.name ?? '',
+        text: `${m.action} ${m.source}`.toLowerCase(),
+      };
+    }
+    case 'operation': {
+      const m = event.metadata;
+      return {
+        ...base,
+        ...none,
+        action: '',
+        severity: m.status_code === OPERATION_FAILURE ? 40 : 20,
+        audit: false,
+        username: m.requestor?.username ?? '',
+        protocol: m.requestor?.protocol ?? '',
+        hostname: '',
+        text: `${m.description} ${m.err}`.toLowerCase(),
+      };
+    }
+    case 'security': {
+      const m = event.metadata;
+      return {
+        ...base,
+        ...none,
+        action: m.name,
+        severity: m.level === 'warning' ? 30 : 20,
+        audit: true,
+        username: m.requestor?.username ?? '',
+        protocol: m.requestor?.protocol ?? '',
+        hostname: '',
+        text: `${m.name} ${m.description} ${m.request_path ?? ''}`.toLowerCase(),
+      };
+    }
+    case 'maas': {
+      const m = event.metadata;
+      const level = MAAS_LEVELS[m.level];
+      return {
+        ...base,
+        action: m.event_type,
+        // An AUDIT record is an ordinary INFO-severity fact for minimum-level filters; `audit` marks it as audit.
+        severity: level === 0 ? 20 : level,
+        audit: level === 0,
+        username: m.username,
+        protocol: '',
+        node: m.node,
+        hostname: m.hostname,
+        zone: m.zone ?? null,
+        pool: m.pool ?? null,
+        domain: m.domain ?? null,
+        agentName: m.agent_name ?? null,
+        macs: m.mac_addresses ?? [],
+        text: `${m.description} ${m.action}`.toLowerCase(),
+      };
+    }
+  }
+}

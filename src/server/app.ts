@@ -1,0 +1,43 @@
+/** @module The HTTP application: every route registered on one fastify instance, testable in-process with inject(). */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { HeraldError, TooLargeError, toHeraldError } from '../core/errors.js';
+import type { AppContext } from './context.js';
+import { errorBody, sendError } from './envelope.js';
+import { eventsRoutes } from './routes/events.js';
+import { serverRoutes } from './routes/server.js';
+
+/** Largest request body: a publish batch of many events (each event is separately limited to 64 KiB). */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export type RouteModule = (app: FastifyInstance, ctx: AppContext) => void;
+
+export async function buildApp(ctx: AppContext, extra: readonly RouteModule[] = []): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, routerOptions: { maxParamLength: 512 } });
+  // Bodies are parsed by the routes themselves, so that every bad body gets herald's own error, not fastify's.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof HeraldError) return sendError(reply, err);
+    const e = err as { code?: string; statusCode?: number; message?: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendError(reply, new TooLargeError(`request body exceeds ${MAX_BODY_BYTES} bytes`));
+    }
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      return sendError(reply, new HeraldError('HERALD_ERR_BAD_REQUEST', e.message ?? 'bad request'));
+    }
+    return sendError(reply, toHeraldError(err));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply
+      .code(404)
+      .type('application/json')
+      .send(errorBody(404, `not found: ${req.method} ${req.url.split('?')[0]}`));
+  });
+
+  serverRoutes(app, ctx);
+  eventsRoutes(app, ctx);
+  for (const register of extra) register(app, ctx);
+  await app.ready();
+  return app;
+}

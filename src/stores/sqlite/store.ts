@@ -1,0 +1,258 @@
+/** @module The embedded event log: SQLite through better-sqlite3 in WAL mode, one writer, keyset pages. */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { EventFields } from '../../core/fields.js';
+import type { EventFilter } from '../../core/filter.js';
+import { type PreparedEvent, withId } from '../../core/prepare.js';
+import type { EventStore, NodeAttributeFilter, PageRequest, RetentionPolicy, StoredEvent } from '../../core/store.js';
+import { whereFor } from './query.js';
+import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+
+interface Row {
+  id: number;
+  type: EventFields['type'];
+  time_ms: number;
+  project: string;
+  location: string;
+  action: string;
+  severity: number;
+  audit: number;
+  username: string;
+  node: string | null;
+  hostname: string;
+  zone: string | null;
+  pool: string | null;
+  domain: string | null;
+  agent_name: string | null;
+  macs: string | null;
+  text: string;
+  body: string;
+}
+
+const PRUNE_CHUNK = 5000;
+
+function fromRow(r: Row): StoredEvent {
+  return {
+    id: r.id,
+    json: withId(r.body, r.id),
+    fields: {
+      type: r.type,
+      timeMs: r.time_ms,
+      project: r.project,
+      location: r.location,
+      action: r.action,
+      severity: r.severity,
+      audit: r.audit === 1,
+      username: r.username,
+      // protocol is needed only for live permission checks on fresh events, so it is not a column
+      protocol: '',
+      node: r.node,
+      hostname: r.hostname,
+      zone: r.zone,
+      pool: r.pool,
+      domain: r.domain,
+      agentName: r.agent_name,
+      macs: r.macs ? r.macs.slice(1, -1).split(',') : [],
+      text: r.text,
+    },
+  };
+}
+
+export interface SqliteStoreOptions {
+  /** database file, or ':memory:' */
+  readonly path: string;
+  /** `full` (default) makes each commit durable on return; `normal` trades the last commits on power loss for speed */
+  readonly synchronous?: 'full' | 'normal' | 'off';
+}
+
+export class SqliteStore implements EventStore {
+  readonly dialect = 'sqlite';
+  readonly db: Database.Database;
+  private head: number;
+  private readonly insert: Database.Statement;
+  private readonly appendTx: (events: readonly PreparedEvent[]) => StoredEvent[];
+
+  constructor(opts: SqliteStoreOptions) {
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
+    this.db = new Database(opts.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.synchronous ?? 'full'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version === 0) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    else if (version !== SCHEMA_VERSION) {
+      throw new Error(`database schema version ${version} is not supported (expected ${SCHEMA_VERSION})`);
+    }
+    const seq = this.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).get() as
+      | { seq: number }
+      | undefined;
+    this.head = seq?.seq ?? 0;
+    this.insert = this.db.prepare(
+      `INSERT INTO events (type, time_ms, project, location, action, severity, audit, username, node, hostname,
+        zone, pool, domain, agent_name, macs, text, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+    );
+    this.appendTx = this.db.transaction((events: readonly PreparedEvent[]) => {
+      const out: StoredEvent[] = new Array(events.length);
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i] as PreparedEvent;
+        const f = e.fields;
+        const id = Number(
+          this.insert.run(
+            f.type,
+            f.timeMs,
+            f.project,
+            f.location,
+            f.action,
+            f.severity,
+            f.audit ? 1 : 0,
+            f.username,
+            f.node,
+            f.hostname,
+            f.zone,
+            f.pool,
+            f.domain,
+            f.agentName,
+            f.macs.length > 0 ? `,${f.macs.join(',')},` : null,
+            f.text,
+            e.body,
+          ).lastInsertRowid,
+        );
+        out[i] = { id, json: withId(e.body, id), fields: f };
+      }
+      return out;
+    });
+  }
+
+  async append(events: readonly PreparedEvent[]): Promise<StoredEvent[]> {
+    return this.appendSync(events);
+  }
+
+  /** The synchronous append the publisher uses: commit order is id order because there is one thread. */
+  appendSync(events: readonly PreparedEvent[]): StoredEvent[] {
+    if (events.length === 0) return [];
+    const out = this.appendTx(events);
+    this.head = (out[out.length - 1] as StoredEvent).id;
+    return out;
+  }
+
+  async page(req: PageRequest, nodes?: NodeAttributeFilter): Promise<StoredEvent[]> {
+    return this.pageSync(req, nodes);
+  }
+
+  pageSync(req: PageRequest, nodes?: NodeAttributeFilter): StoredEvent[] {
+    const w = whereFor(req.filter, nodes);
+    const params = [...w.params];
+    if (req.after !== undefined) {
+      // The oldest `limit` events after the cursor, returned newest first (as MAAS does).
+      params.push(req.after, req.limit);
+      const rows = this.db
+        .prepare(`SELECT * FROM events WHERE ${w.sql} AND id > ? ORDER BY id ASC LIMIT ?`)
+        .all(...params) as Row[];
+      return rows.reverse().map(fromRow);
+    }
+    let sql = `SELECT * FROM events WHERE ${w.sql}`;
+    if (req.before !== undefined) {
+      sql += ' AND id < ?';
+      params.push(req.before);
+    }
+    params.push(req.limit);
+    return (this.db.prepare(`${sql} ORDER BY id DESC LIMIT ?`).all(...params) as Row[]).map(fromRow);
+  }
+
+  async readAfter(afterId: number, limit: number, filter?: EventFilter, untilId?: number): Promise<StoredEvent[]> {
+    return this.readAfterSync(afterId, limit, filter, untilId);
+  }
+
+  readAfterSync(afterId: number, limit: number, filter?: EventFilter, untilId?: number): StoredEvent[] {
+    const w = whereFor(filter);
+    const params = [...w.params, afterId];
+    let sql = `SELECT * FROM events WHERE ${w.sql} AND id > ?`;
+    if (untilId !== undefined) {
+      sql += ' AND id <= ?';
+      params.push(untilId);
+    }
+    params.push(limit);
+    return (this.db.prepare(`${sql} ORDER BY id ASC LIMIT ?`).all(...params) as Row[]).map(fromRow);
+  }
+
+  async headId(): Promise<number> {
+    return this.head;
+  }
+
+  headIdSync(): number {
+    return this.head;
+  }
+
+  async prunedThrough(): Promise<number> {
+    return Number(this.getStateSync('retention.pruned_through') ?? 0);
+  }
+
+  async count(): Promise<number> {
+    return (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+  }
+
+  /** One chunk of retention: deletes a prefix of the log (so "pruned through id N" stays exact). */
+  async prune(policy: RetentionPolicy, nowMs: number): Promise<number> {
+    let through = 0;
+    const first = (this.db.prepare('SELECT min(id) AS id FROM events').get() as { id: number | null }).id;
+    if (first === null) return 0;
+    if (policy.maxCount !== undefined) {
+      // Appends roll back with their sequence update and retention removes only a prefix, so the live ids are
+      // contiguous and the cut is arithmetic rather than an OFFSET scan.
+      const cut = this.head - policy.maxCount;
+      if (cut >= first) through = Math.min(cut, first + PRUNE_CHUNK - 1);
+    }
+    if (policy.maxAgeMs !== undefined) {
+      const cutoff = nowMs - policy.maxAgeMs;
+      const rows = this.db.prepare('SELECT id, time_ms FROM events ORDER BY id LIMIT ?').all(PRUNE_CHUNK) as Array<{
+        id: number;
+        time_ms: number;
+      }>;
+      for (const r of rows) {
+        if (r.time_ms >= cutoff) break;
+        if (r.id > through) through = r.id;
+      }
+    }
+    if (through === 0) return 0;
+    const tx = this.db.transaction(() => {
+      const n = this.db.prepare('DELETE FROM events WHERE id <= ?').run(through).changes;
+      const prev = Number(this.getStateSync('retention.pruned_through') ?? 0);
+      if (through > prev) this.setStateSync('retention.pruned_through', String(through));
+      return n;
+    });
+    return tx();
+  }
+
+  async getState(key: string): Promise<string | undefined> {
+    return this.getStateSync(key);
+  }
+
+  getStateSync(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM state WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  async setState(key: string, value: string | undefined): Promise<void> {
+    this.setStateSync(key, value);
+  }
+
+  setStateSync(key: string, value: string | undefined): void {
+    if (value === undefined) this.db.prepare('DELETE FROM state WHERE key = ?').run(key);
+    else
+      this.db
+        .prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+        .run(key, value);
+  }
+
+  async listState(prefix: string): Promise<Array<[string, string]>> {
+    const rows = this.db
+      .prepare('SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key')
+      .all(prefix, `${prefix}\uffff`) as Array<{ key: string; value: string }>;
+    return rows.map((r) => [r.key, r.value]);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -4,11 +4,13 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Fabric } from '../core/fabric.js';
+import { LOCAL_ADMIN } from '../core/permissions.js';
 import type { RetentionPolicy } from '../core/store.js';
 import { InProcessFabric } from '../fabric/in-process/fabric.js';
 import { buildApp } from '../server/app.js';
 import type { ServerInfo } from '../server/context.js';
 import { Logger } from '../service/log.js';
+import { Metrics } from '../service/metrics.js';
 import { Publisher } from '../service/publisher.js';
 import { SqliteStore } from '../stores/sqlite/store.js';
 import { VERSION } from '../version.js';
@@ -34,6 +36,7 @@ export interface Herald {
   readonly publisher: Publisher;
   readonly app: FastifyInstance;
   readonly log: Logger;
+  readonly metrics: Metrics;
   readonly info: ServerInfo;
   readonly socketPath: string;
   close(): Promise<void>;
@@ -55,7 +58,15 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
     startedAt: new Date().toISOString(),
     environment: { unix_socket: p.unixSocket },
   };
-  const app = await buildApp({ store, publisher, info });
+  const metrics = new Metrics();
+  metrics.gauge('herald_events_head_id', 'Highest event id assigned', () => store.headIdSync());
+  metrics.gauge('herald_publish_events_total', 'Events committed since start', () => publisher.stats.events);
+  metrics.gauge(
+    'herald_publish_transactions_total',
+    'Store transactions since start',
+    () => publisher.stats.transactions,
+  );
+  const app = await buildApp({ store, publisher, fabric, info, log, metrics, identify: () => LOCAL_ADMIN });
   const servers: Server[] = [];
   if (opts.listen !== false) {
     servers.push(await listenUnix(p.unixSocket, (req, res) => app.routing(req, res)));
@@ -85,6 +96,7 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
     publisher,
     app,
     log,
+    metrics,
     info,
     socketPath: p.unixSocket,
     async close() {

@@ -1,6 +1,7 @@
 /** @module The HTTP application: every route registered on one fastify instance, testable in-process with inject(). */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { HeraldError, TooLargeError, toHeraldError } from '../core/errors.js';
+import { type Identity, LOCAL_ADMIN } from '../core/permissions.js';
 import type { AppContext } from './context.js';
 import { errorBody, sendError } from './envelope.js';
 import { eventsRoutes } from './routes/events.js';
@@ -9,11 +10,22 @@ import { serverRoutes } from './routes/server.js';
 /** Largest request body: a publish batch of many events (each event is separately limited to 64 KiB). */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    identity: Identity;
+  }
+}
+
 export type RouteModule = (app: FastifyInstance, ctx: AppContext) => void;
 
 export async function buildApp(ctx: AppContext, extra: readonly RouteModule[] = []): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, routerOptions: { maxParamLength: 512 } });
   // Bodies are parsed by the routes themselves, so that every bad body gets herald's own error, not fastify's.
+  // Declared up front so every request object keeps one shape; the union type defeats fastify's decorator typing.
+  (app.decorateRequest as (name: string, value: unknown) => void)('identity', LOCAL_ADMIN);
+  app.addHook('onRequest', async (req) => {
+    req.identity = ctx.identify(req.raw);
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 

@@ -44,4 +44,7 @@ export function serverRoutes(app: FastifyInstance, ctx: AppContext): void {
     }),
   );
   app.get('/1.0/errors', async () => syncBody(errorTable()));
+  app.get('/1.0/metrics', async (_req, reply) =>
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(ctx.metrics.render()),
+  );
 }

@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS events (
   severity INTEGER NOT NULL,
   audit INTEGER NOT NULL,
   username TEXT NOT NULL,
+  protocol TEXT NOT NULL,
   node TEXT,
   hostname TEXT NOT NULL,
   zone TEXT,

@@ -19,6 +19,7 @@ interface Row {
   severity: number;
   audit: number;
   username: string;
+  protocol: string;
   node: string | null;
   hostname: string;
   zone: string | null;
@@ -45,8 +46,7 @@ function fromRow(r: Row): StoredEvent {
       severity: r.severity,
       audit: r.audit === 1,
       username: r.username,
-      // protocol is needed only for live permission checks on fresh events, so it is not a column
-      protocol: '',
+      protocol: r.protocol,
       node: r.node,
       hostname: r.hostname,
       zone: r.zone,
@@ -90,8 +90,8 @@ export class SqliteStore implements EventStore {
       | undefined;
     this.head = seq?.seq ?? 0;
     this.insert = this.db.prepare(
-      `INSERT INTO events (type, time_ms, project, location, action, severity, audit, username, node, hostname,
-        zone, pool, domain, agent_name, macs, text, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      `INSERT INTO events (type, time_ms, project, location, action, severity, audit, username, protocol, node, hostname,
+        zone, pool, domain, agent_name, macs, text, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
     );
     this.appendTx = this.db.transaction((events: readonly PreparedEvent[]) => {
       const out: StoredEvent[] = new Array(events.length);
@@ -108,6 +108,7 @@ export class SqliteStore implements EventStore {
             f.severity,
             f.audit ? 1 : 0,
             f.username,
+            f.protocol,
             f.node,
             f.hostname,
             f.zone,

@@ -62,8 +62,9 @@ export class ValidationError extends HeraldError {
 
 export class QueryError extends HeraldError {
   readonly field: string;
-  constructor(field: string, reason: string) {
-    super('HERALD_ERR_BAD_QUERY', `${field}: ${reason}`, { field, reason });
+  /** `verbatim` keeps a message that LXD clients know word for word (no `field: ` prefix). */
+  constructor(field: string, reason: string, opts: { verbatim?: boolean } = {}) {
+    super('HERALD_ERR_BAD_QUERY', opts.verbatim ? reason : `${field}: ${reason}`, { field, reason });
     this.field = field;
   }
 }

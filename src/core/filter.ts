@@ -77,7 +77,8 @@ export function parseTypes(params: Params, allowed: readonly string[] = EVENT_TY
   for (const value of raw) {
     for (const t of value.split(',')) {
       if (t === '' && raw.length === 1 && value === '') return undefined;
-      if (!isEventType(t) || !allowed.includes(t)) throw new QueryError('type', `"${t}" is not a supported event type`);
+      if (!isEventType(t) || !allowed.includes(t))
+        throw new QueryError('type', `"${t}" is not a supported event type`, { verbatim: true });
       if (!out.includes(t)) out.push(t);
     }
   }
@@ -87,7 +88,8 @@ export function parseTypes(params: Params, allowed: readonly string[] = EVENT_TY
 export function parseScope(params: Params, defaultScope: ProjectScope): ProjectScope {
   const all = isTrue(params.get('all-projects'));
   const project = params.get('project');
-  if (all && project) throw new QueryError('project', 'Cannot specify a project when requesting all projects');
+  if (all && project)
+    throw new QueryError('project', 'Cannot specify a project when requesting all projects', { verbatim: true });
   if (all) return ALL_SCOPE;
   if (project) return { kind: 'project', project };
   return defaultScope;

@@ -1,7 +1,7 @@
 /** @module The HTTP application: every route registered on one fastify instance, testable in-process with inject(). */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { HeraldError, TooLargeError, toHeraldError } from '../core/errors.js';
-import { type Identity, LOCAL_ADMIN } from '../core/permissions.js';
+import type { Identity } from '../core/permissions.js';
 import type { AppContext } from './context.js';
 import { errorBody, sendError } from './envelope.js';
 import { eventsRoutes } from './routes/events.js';
@@ -22,7 +22,7 @@ export async function buildApp(ctx: AppContext, extra: readonly RouteModule[] = 
   const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, routerOptions: { maxParamLength: 512 } });
   // Bodies are parsed by the routes themselves, so that every bad body gets herald's own error, not fastify's.
   // Declared up front so every request object keeps one shape; the union type defeats fastify's decorator typing.
-  (app.decorateRequest as (name: string, value: unknown) => void)('identity', LOCAL_ADMIN);
+  (app.decorateRequest as (name: string, value: unknown) => void)('identity', null);
   app.addHook('onRequest', async (req) => {
     req.identity = ctx.identify(req.raw);
   });

@@ -13,7 +13,7 @@ import {
   type MetadataByType,
 } from './event.js';
 import { deriveFields, type EventFields } from './fields.js';
-import { nowRfc3339, parseRfc3339 } from './time.js';
+import { nowStamp, parseRfc3339 } from './time.js';
 
 /** An event ready to append: its canonical JSON (without id) and the facts the store indexes. */
 export interface PreparedEvent {
@@ -111,8 +111,13 @@ export function prepareOne(raw: unknown, index: number, opts: PrepareOptions): P
   if (!isEventType(type)) return [{ index, field: 'type', reason: `"${type}" is not a supported event type` }];
   const meta = METADATA_SCHEMAS[type].safeParse(metadata);
   if (!meta.success) return zodIssues(index, 'metadata', meta.error);
-  const timestamp = env.data.timestamp ?? (opts.now ?? nowRfc3339)();
-  const timeMs = parseRfc3339(timestamp);
+  let timestamp = env.data.timestamp;
+  let timeMs: number | undefined;
+  if (timestamp === undefined) {
+    const stamp = opts.now ? { text: opts.now(), ms: Number.NaN } : nowStamp();
+    timestamp = stamp.text;
+    timeMs = Number.isNaN(stamp.ms) ? parseRfc3339(timestamp) : stamp.ms;
+  } else timeMs = parseRfc3339(timestamp);
   if (timeMs === undefined)
     return [{ index, field: 'timestamp', reason: `"${timestamp}" is not an RFC3339 timestamp` }];
   const event = {

@@ -14,24 +14,29 @@ const UNIT_MS: Record<string, number> = {
   w: 604_800_000,
 };
 
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 /** Milliseconds since the epoch for an RFC3339 timestamp, or undefined when it is not one (or names no real instant). */
 export function parseRfc3339(value: string): number | undefined {
   const m = RFC3339.exec(value);
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m;
-  const month = Number(mo);
-  const day = Number(d);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) {
-    return undefined;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4]);
+  const minute = Number(m[5]);
+  const second = Number(m[6]);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  if (day > (month === 2 && !leap ? 28 : (DAYS_IN_MONTH[month - 1] as number))) return undefined;
+  // Parsed by hand: Date.parse plus a validity check costs several times more, and ingest parses every timestamp.
+  const fraction = m[7] ? Math.floor(Number(m[7].slice(0, 4).padEnd(4, '0').slice(1))) : 0;
+  const zone = m[8] as string;
+  let offsetMin = 0;
+  if (zone !== 'Z' && zone !== 'z') {
+    offsetMin = (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * (zone[0] === '-' ? -1 : 1);
   }
-  // Date.parse accepts at most millisecond precision, so the fraction is cut to three digits first.
-  const frac = m[7] ? m[7].slice(0, 4) : '';
-  const ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s === '60' ? '59' : s}${frac}${m[8]?.toUpperCase()}`);
-  if (Number.isNaN(ms)) return undefined;
-  // Reject dates like 2021-02-30 that Date.parse silently rolls over.
-  const check = new Date(Date.UTC(Number(y), month - 1, day));
-  if (check.getUTCDate() !== day) return undefined;
-  return ms;
+  return Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59)) + fraction - offsetMin * 60_000;
 }
 
 /** A duration such as `15m`, `2h`, `1.5d`, in milliseconds; undefined when it is not one. */
@@ -56,16 +61,28 @@ export function parseTimePoint(value: string, now: number): number | undefined {
 }
 
 let lastMicros = 0;
+let lastSecond = -1;
+let lastSecondText = '';
+
+/** The server's clock as RFC3339 text and its milliseconds, so that stamping needs no parse. */
+export function nowStamp(): { text: string; ms: number } {
+  let micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  if (micros <= lastMicros) micros = lastMicros + 1;
+  lastMicros = micros;
+  const second = Math.floor(micros / 1_000_000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastSecondText = new Date(second * 1000).toISOString().slice(0, 19);
+  }
+  return { text: `${lastSecondText}.${String(micros % 1_000_000).padStart(6, '0')}Z`, ms: Math.floor(micros / 1000) };
+}
+
 /**
  * The server's time as RFC3339 with microseconds in UTC. Microseconds come from the monotonic clock added to the wall
  * clock at start, and never repeat, so events stamped in one batch keep their order in time as well as in id.
  */
 export function nowRfc3339(): string {
-  let micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
-  if (micros <= lastMicros) micros = lastMicros + 1;
-  lastMicros = micros;
-  const iso = new Date(Math.floor(micros / 1000)).toISOString();
-  return `${iso.slice(0, 23)}${String(micros % 1000).padStart(3, '0')}Z`;
+  return nowStamp().text;
 }
 
 /** Nanoseconds since the epoch, as a decimal string, for an RFC3339 timestamp (keeps all nine fraction digits). */

@@ -1,4 +1,7 @@
-/** @module The embedded event log: SQLite through better-sqlite3 in WAL mode, one writer, keyset pages. */
+/**
+ * @module The embedded event log: SQLite through better-sqlite3 in WAL mode. One writer connection in a worker thread
+ * (writer.ts) takes every write; this thread reads through its own connection, which WAL lets run beside the writer.
+ */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,6 +11,7 @@ import { type PreparedEvent, withId } from '../../core/prepare.js';
 import type { EventStore, NodeAttributeFilter, PageRequest, RetentionPolicy, StoredEvent } from '../../core/store.js';
 import { whereFor } from './query.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { COLUMNS, WriterThread } from './writer.js';
 
 interface Row {
   id: number;
@@ -32,6 +36,29 @@ interface Row {
 }
 
 const PRUNE_CHUNK = 5000;
+const SET_STATE = 'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
+
+function bindRow(params: unknown[], at: number, e: PreparedEvent): void {
+  const f = e.fields;
+  params[at] = f.type;
+  params[at + 1] = f.timeMs;
+  params[at + 2] = f.project;
+  params[at + 3] = f.location;
+  params[at + 4] = f.action;
+  params[at + 5] = f.severity;
+  params[at + 6] = f.audit ? 1 : 0;
+  params[at + 7] = f.username;
+  params[at + 8] = f.protocol;
+  params[at + 9] = f.node;
+  params[at + 10] = f.hostname;
+  params[at + 11] = f.zone;
+  params[at + 12] = f.pool;
+  params[at + 13] = f.domain;
+  params[at + 14] = f.agentName;
+  params[at + 15] = f.macs.length > 0 ? `,${f.macs.join(',')},` : null;
+  params[at + 16] = f.text;
+  params[at + 17] = e.body;
+}
 
 function fromRow(r: Row): StoredEvent {
   return {
@@ -70,8 +97,7 @@ export class SqliteStore implements EventStore {
   readonly dialect = 'sqlite';
   readonly db: Database.Database;
   private head: number;
-  private readonly insert: Database.Statement;
-  private readonly appendTx: (events: readonly PreparedEvent[]) => StoredEvent[];
+  private readonly writer: WriterThread;
 
   constructor(opts: SqliteStoreOptions) {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
@@ -89,52 +115,27 @@ export class SqliteStore implements EventStore {
       | { seq: number }
       | undefined;
     this.head = seq?.seq ?? 0;
-    this.insert = this.db.prepare(
-      `INSERT INTO events (type, time_ms, project, location, action, severity, audit, username, protocol, node, hostname,
-        zone, pool, domain, agent_name, macs, text, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-    );
-    this.appendTx = this.db.transaction((events: readonly PreparedEvent[]) => {
-      const out: StoredEvent[] = new Array(events.length);
-      for (let i = 0; i < events.length; i++) {
-        const e = events[i] as PreparedEvent;
-        const f = e.fields;
-        const id = Number(
-          this.insert.run(
-            f.type,
-            f.timeMs,
-            f.project,
-            f.location,
-            f.action,
-            f.severity,
-            f.audit ? 1 : 0,
-            f.username,
-            f.protocol,
-            f.node,
-            f.hostname,
-            f.zone,
-            f.pool,
-            f.domain,
-            f.agentName,
-            f.macs.length > 0 ? `,${f.macs.join(',')},` : null,
-            f.text,
-            e.body,
-          ).lastInsertRowid,
-        );
-        out[i] = { id, json: withId(e.body, id), fields: f };
-      }
-      return out;
-    });
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.writer = new WriterThread(opts.path, [
+      'journal_mode = WAL',
+      `synchronous = ${opts.synchronous ?? 'full'}`,
+      'busy_timeout = 5000',
+    ]);
   }
 
   async append(events: readonly PreparedEvent[]): Promise<StoredEvent[]> {
-    return this.appendSync(events);
-  }
-
-  /** The synchronous append the publisher uses: commit order is id order because there is one thread. */
-  appendSync(events: readonly PreparedEvent[]): StoredEvent[] {
     if (events.length === 0) return [];
-    const out = this.appendTx(events);
-    this.head = (out[out.length - 1] as StoredEvent).id;
+    const flat: unknown[] = new Array(events.length * COLUMNS);
+    for (let i = 0; i < events.length; i++) bindRow(flat, i * COLUMNS, events[i] as PreparedEvent);
+    const last = await this.writer.append(flat, events.length);
+    // One writer connection appends a transaction's rows with consecutive AUTOINCREMENT ids ending at `last`.
+    const first = last - events.length + 1;
+    const out: StoredEvent[] = new Array(events.length);
+    for (let k = 0; k < events.length; k++) {
+      const e = events[k] as PreparedEvent;
+      out[k] = { id: first + k, json: withId(e.body, first + k), fields: e.fields };
+    }
+    this.head = last;
     return out;
   }
 
@@ -217,13 +218,12 @@ export class SqliteStore implements EventStore {
       }
     }
     if (through === 0) return 0;
-    const tx = this.db.transaction(() => {
-      const n = this.db.prepare('DELETE FROM events WHERE id <= ?').run(through).changes;
-      const prev = Number(this.getStateSync('retention.pruned_through') ?? 0);
-      if (through > prev) this.setStateSync('retention.pruned_through', String(through));
-      return n;
-    });
-    return tx();
+    const prev = Number(this.getStateSync('retention.pruned_through') ?? 0);
+    const [deleted] = await this.writer.run([
+      ['DELETE FROM events WHERE id <= ?', [through]],
+      [SET_STATE, ['retention.pruned_through', String(Math.max(prev, through))]],
+    ]);
+    return deleted ?? 0;
   }
 
   async getState(key: string): Promise<string | undefined> {
@@ -235,15 +235,9 @@ export class SqliteStore implements EventStore {
   }
 
   async setState(key: string, value: string | undefined): Promise<void> {
-    this.setStateSync(key, value);
-  }
-
-  setStateSync(key: string, value: string | undefined): void {
-    if (value === undefined) this.db.prepare('DELETE FROM state WHERE key = ?').run(key);
-    else
-      this.db
-        .prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
-        .run(key, value);
+    await this.writer.run([
+      value === undefined ? ['DELETE FROM state WHERE key = ?', [key]] : [SET_STATE, [key, value]],
+    ]);
   }
 
   async listState(prefix: string): Promise<Array<[string, string]>> {
@@ -254,6 +248,8 @@ export class SqliteStore implements EventStore {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    await this.writer.close();
+    this.db.close();
   }
 }

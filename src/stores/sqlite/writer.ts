@@ -113,9 +113,9 @@ export class WriterThread {
 
   async close(): Promise<void> {
     if (this.failure) return;
+    // Listen before asking: the reply and the exit can arrive back to back, before a later listener would attach.
+    const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
     await this.send<number>({ op: 'close' });
-    await new Promise<void>((r) => {
-      this.worker.once('exit', () => r());
-    });
+    await exited;
   }
 }

@@ -13,30 +13,41 @@ export function preparedPool(n: number, seed = 1): PreparedEvent[] {
 }
 
 /**
- * A store with `count` events of demo traffic, built once (synchronous=off while building, then checkpointed) and kept
- * under .bench-data/ so later runs reuse it. Returns the path; open it with SqliteStore.
+ * A store of `count` events drawn cyclically from `pool()`, built once (synchronous=off while building, then
+ * checkpointed) as .bench-data/<name>-<count>.db so later runs reuse it. Returns the path; open it with SqliteStore.
  */
-export async function benchStorePath(count: number, log: (s: string) => void = () => {}): Promise<string> {
+export async function buildBenchStore(
+  name: string,
+  count: number,
+  pool: () => PreparedEvent[],
+  log: (s: string) => void = () => {},
+): Promise<string> {
   mkdirSync(BENCH_DIR, { recursive: true });
-  const path = join(BENCH_DIR, `events-${count}.db`);
+  const path = join(BENCH_DIR, `${name}-${count}.db`);
   if (existsSync(path)) return path;
   const tmp = `${path}.building`;
-  rmSync(tmp, { force: true });
+  for (const ext of ['', '-wal', '-shm']) rmSync(`${tmp}${ext}`, { force: true });
   const store = new SqliteStore({ path: tmp, synchronous: 'off' });
-  const pool = preparedPool(50_000);
+  const events = pool();
   const started = Date.now();
   for (let done = 0; done < count; ) {
     const n = Math.min(10_000, count - done);
     const batch: PreparedEvent[] = new Array(n);
-    for (let i = 0; i < n; i++) batch[i] = pool[(done + i) % pool.length] as PreparedEvent;
+    for (let i = 0; i < n; i++) batch[i] = events[(done + i) % events.length] as PreparedEvent;
     await store.append(batch);
     done += n;
-    if (done % 500_000 === 0)
+    if (done % 500_000 === 0) {
       log(`  built ${done.toLocaleString()} events (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    }
   }
   store.db.pragma('wal_checkpoint(TRUNCATE)');
   await store.close();
   renameSync(tmp, path);
   for (const ext of ['-wal', '-shm']) rmSync(`${tmp}${ext}`, { force: true });
   return path;
+}
+
+/** A store of demo traffic (all six types). */
+export function benchStorePath(count: number, log?: (s: string) => void): Promise<string> {
+  return buildBenchStore('events', count, () => preparedPool(50_000), log);
 }

@@ -28,14 +28,22 @@ export function unixClient(dir: string): Client {
   const socketPath = paths(dir).unixSocket;
   const raw = (method: string, path: string, body?: string, headers: Record<string, string> = {}) =>
     new Promise<RawResponse>((resolve, reject) => {
-      const req = request({ socketPath, method, path, headers: { host: 'herald', ...headers } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      });
+      // No agent: a kept-alive socket from before a server restart would fail the first request with EPIPE.
+      const req = request(
+        { socketPath, method, path, agent: false, headers: { host: 'herald', ...headers } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
           reject(

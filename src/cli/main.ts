@@ -2,10 +2,17 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { CliError } from './client.js';
+import { registerConfig } from './commands/config.js'; // issue 7
 import { registerDemo } from './commands/demo.js';
 import { registerEmit } from './commands/emit.js';
+import { registerForwarder } from './commands/forwarder.js'; // issue 7
 import { registerHistory } from './commands/history.js';
+import { registerMaas } from './commands/maas.js';
+import { registerMonitor } from './commands/monitor.js'; // live stream (issue 3)
 import { registerServe } from './commands/serve.js';
+import { registerSource } from './commands/source.js'; // LXD sources (issue 6)
+import { registerToken } from './commands/token.js'; // security (issue 5)
+import { registerTrust } from './commands/trust.js'; // security (issue 5)
 
 export function buildProgram(): Command {
   const program = new Command('herald')
@@ -17,7 +24,14 @@ export function buildProgram(): Command {
   registerServe(program);
   registerEmit(program);
   registerHistory(program);
+  registerMonitor(program); // live stream (issue 3)
   registerDemo(program);
+  registerConfig(program); // issue 7
+  registerForwarder(program); // issue 7
+  registerTrust(program); // security (issue 5)
+  registerToken(program); // security (issue 5)
+  registerMaas(program);
+  registerSource(program); // LXD sources (issue 6)
   return program;
 }
 

@@ -105,6 +105,16 @@ function checkMetadata(index: number, event: EventEnvelope): FieldIssue[] {
 
 /** Validate and normalise one raw event. Returns the prepared event or the problems found, never throws. */
 export function prepareOne(raw: unknown, index: number, opts: PrepareOptions): PreparedEvent | FieldIssue[] {
+  try {
+    return prepareUnchecked(raw, index, opts);
+  } catch (err) {
+    // Only pathological input gets here (JSON nested thousands deep overflows the encoder's stack).
+    const reason = err instanceof RangeError ? 'nested too deeply' : `cannot be encoded: ${(err as Error).message}`;
+    return [{ index, field: '(event)', reason }];
+  }
+}
+
+function prepareUnchecked(raw: unknown, index: number, opts: PrepareOptions): PreparedEvent | FieldIssue[] {
   const env = envelopeInputSchema.safeParse(raw);
   if (!env.success) return zodIssues(index, '', env.error);
   const { type, metadata } = env.data;

@@ -1,6 +1,7 @@
 /** @module Time parsing shared by every filter: RFC3339 timestamps, durations like `15m`, and the server clock. */
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+// Go's RFC3339 (what lxc parses): upper-case T and Z only, no leap second; anything looser lxc silently drops.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const DURATION = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
@@ -26,17 +27,17 @@ export function parseRfc3339(value: string): number | undefined {
   const hour = Number(m[4]);
   const minute = Number(m[5]);
   const second = Number(m[6]);
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   if (day > (month === 2 && !leap ? 28 : (DAYS_IN_MONTH[month - 1] as number))) return undefined;
   // Parsed by hand: Date.parse plus a validity check costs several times more, and ingest parses every timestamp.
   const fraction = m[7] ? Math.floor(Number(m[7].slice(0, 4).padEnd(4, '0').slice(1))) : 0;
   const zone = m[8] as string;
   let offsetMin = 0;
-  if (zone !== 'Z' && zone !== 'z') {
+  if (zone !== 'Z') {
     offsetMin = (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * (zone[0] === '-' ? -1 : 1);
   }
-  return Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59)) + fraction - offsetMin * 60_000;
+  return Date.UTC(year, month - 1, day, hour, minute, second) + fraction - offsetMin * 60_000;
 }
 
 /** A duration such as `15m`, `2h`, `1.5d`, in milliseconds; undefined when it is not one. */

@@ -7,7 +7,7 @@
 type Raw = Record<string, unknown>;
 
 /** mulberry32: small, fast and good enough to make traffic look varied yet reproducible. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,20 +1,48 @@
 /** @module The composition root: wires the store, the fabric, the publish path and the transports into one server. */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { hostname } from 'node:os';
+import { join } from 'node:path'; // issue 8
 import type { FastifyInstance } from 'fastify';
 import type { Fabric } from '../core/fabric.js';
-import { LOCAL_ADMIN } from '../core/permissions.js';
 import type { RetentionPolicy } from '../core/store.js';
 import { InProcessFabric } from '../fabric/in-process/fabric.js';
+import { LokiManager } from '../forwarders/loki/manager.js'; // Loki forwarding (issue 7)
 import { buildApp } from '../server/app.js';
+import { Auth, emitSystemEvent, guardUpgrades } from '../server/auth.js'; // security (issue 5)
 import type { ServerInfo } from '../server/context.js';
+import { EventStream, type EventStreamOptions, eventsStreamRoute } from '../server/events-ws.js'; // live stream (issue 3)
+import { applyServerLimits, type Limits, withLimits } from '../server/limits.js'; // security (issue 5)
+import { configRoutes } from '../server/routes/config.js'; // server config (issue 7)
+import { forwardersRoutes } from '../server/routes/forwarders.js'; // Loki forwarding (issue 7)
+import { lxdCompatRoutes, withLxcDefaultTypes } from '../server/routes/lxd-compat.js'; // LXD sources (issue 6)
+import { maasRoutes } from '../server/routes/maas.js'; // MAAS view (issue 4)
+import { sourcesRoutes } from '../server/routes/sources.js'; // LXD sources (issue 6)
+import { tokenRoutes } from '../server/routes/tokens.js'; // security (issue 5)
+import { trustRoutes } from '../server/routes/trust.js'; // security (issue 5)
+import { ConfigService } from '../service/config.js'; // server config (issue 7)
+import { Hub, type HubOptions } from '../service/hub.js'; // live stream (issue 3)
+import { IdentityService } from '../service/identities.js'; // security (issue 5)
 import { Logger } from '../service/log.js';
+import { LogEvents } from '../service/log-events.js'; // issue 8
 import { Metrics } from '../service/metrics.js';
 import { Publisher } from '../service/publisher.js';
+import { FailureRateLimiter } from '../service/rate-limit.js'; // security (issue 5)
+import { SourceManager } from '../sources/lxd/manager.js'; // LXD sources (issue 6)
+import type { BackoffOptions } from '../sources/lxd/source.js'; // LXD sources (issue 6)
+import { parseLoopbackAddress, SyslogIntake } from '../sources/syslog/socket.js'; // issue 8
 import { SqliteStore } from '../stores/sqlite/store.js';
 import { VERSION } from '../version.js';
 import { paths } from './paths.js';
+// security (issue 5)
+import {
+  boundAddress,
+  concreteAddresses,
+  ensureServerCertificate,
+  listenHttps,
+  parseListenAddress,
+} from './tls-listener.js';
 import { listenUnix } from './unix-listener.js';
 
 export interface HeraldOptions {
@@ -28,6 +56,32 @@ export interface HeraldOptions {
   /** skip the unix socket (in-process tests use inject()) */
   readonly listen?: boolean;
   readonly synchronous?: 'full' | 'normal' | 'off';
+  /** live stream (issue 3): listener queue limits and keepalive timing */
+  readonly live?: HubOptions & EventStreamOptions;
+  // security (issue 5) ->
+  /** HTTPS listen addresses (`HOST:PORT`, port 8443 when omitted); none: the unix socket only */
+  readonly https?: readonly string[];
+  /** accept TLS 1.2 as well as 1.3 on the HTTPS listeners */
+  readonly allowTls12?: boolean;
+  /** override input and connection limits (tests lower the timeouts) */
+  readonly limits?: Partial<Limits>;
+  /** publish `sys_startup` once up and `sys_shutdown` before stopping (`herald serve` does) */
+  readonly systemEvents?: boolean;
+  // <- security (issue 5)
+  // syslog + log events (issue 8) ->
+  /** open DIR/syslog.socket for Open vSwitch/OVN daemons and other syslog senders (default true) */
+  readonly syslog?: boolean;
+  /** also take syslog over UDP on this loopback `HOST:PORT` (e.g. `127.0.0.1:5514`) */
+  readonly syslogUdp?: string;
+  /** publish herald's own log records as `logging` events (`herald serve` does; off by default, like systemEvents) */
+  readonly logEvents?: boolean;
+  // <- issue 8
+  // LXD sources (issue 6) ->
+  /** start the configured LXD sources (default true) */
+  readonly sources?: boolean;
+  /** reconnect timing of LXD sources (tests shorten it) */
+  readonly sourceBackoff?: BackoffOptions;
+  // <- LXD sources (issue 6)
 }
 
 export interface Herald {
@@ -39,12 +93,32 @@ export interface Herald {
   readonly metrics: Metrics;
   readonly info: ServerInfo;
   readonly socketPath: string;
+  /** live stream (issue 3): the fan-out behind GET /1.0/events */
+  readonly hub: Hub;
+  /** security (issue 5): identities, the trust store and the auth guard */
+  readonly auth: Auth;
+  /** security (issue 5): bound HTTPS addresses (`host:port`, port 0 resolved) and the server certificate */
+  readonly httpsAddresses: readonly string[];
+  readonly serverCertificate?: { readonly cert: string; readonly fingerprint: string };
+  /** server config (issue 7): `GET/PUT/PATCH /1.0` `config`, persisted in the store */
+  readonly config: ConfigService;
+  /** Loki forwarding (issue 7): one forwarder per `loki.*` target */
+  readonly loki: LokiManager;
+  /** issue 8: the syslog intake (absent when neither the socket nor UDP is on) and the log-record sink */
+  readonly syslog?: SyslogIntake;
+  readonly logEvents?: LogEvents;
+  /** LXD sources (issue 6): the LXD servers whose events herald keeps */
+  readonly sources: SourceManager;
   close(): Promise<void>;
 }
 
 export async function startHerald(opts: HeraldOptions): Promise<Herald> {
   const p = paths(opts.dataDir);
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+  chmodSync(p.dir, 0o700); // security (issue 5): owner-only even when it already existed
+  const limits = withLimits(opts.limits); // security (issue 5)
+  const listenAddresses = (opts.https ?? []).map(parseListenAddress); // security (issue 5): bad input fails first
+  if (opts.syslogUdp !== undefined) parseLoopbackAddress(opts.syslogUdp); // issue 8: refuse non-loopback first
   const log = opts.logger ?? new Logger();
   const location = opts.location ?? 'none';
   const store = new SqliteStore({ path: p.database, synchronous: opts.synchronous });
@@ -66,11 +140,107 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
     'Store transactions since start',
     () => publisher.stats.transactions,
   );
-  const app = await buildApp({ store, publisher, fabric, info, log, metrics, identify: () => LOCAL_ADMIN });
-  const servers: Server[] = [];
+  // issue 8: own log records as logging events; subscribes to the fabric before the hub, to see its own fan-out
+  const logEvents = opts.logEvents ? new LogEvents({ log, publisher, fabric, metrics }) : undefined;
+  // live stream (issue 3): the hub fans out what the fabric delivers; every listener (unix, later HTTPS) attaches `stream`
+  const hub = new Hub({ store, fabric, log, metrics }, opts.live);
+  // security (issue 5): identities from the trust store and bearer tokens; the unix socket stays the local admin
+  const identities = new IdentityService(store, { log });
+  await identities.load();
+  const limiter = new FailureRateLimiter({ burst: limits.authFailureBurst, refillMs: limits.authFailureRefillMs });
+  const auth = new Auth({ identities, limiter, publisher, log });
+  const identify = auth.identify;
+  // server config + Loki forwarding (issue 7): the manager defines the `loki.*` keys before any request can set them
+  const config = await ConfigService.open(store, log);
+  logEvents?.useConfig(config); // issue 8: herald.debug_log_events
+  const loki = new LokiManager({
+    store,
+    fabric,
+    publisher,
+    config,
+    log,
+    metrics,
+    location,
+    httpsAddress: () => httpsAddresses[0], // issue 7: OWASP host_ip/port, read once the listeners are bound
+  });
+  const stream = new EventStream({ hub, identify, log }, opts.live);
+  // LXD sources (issue 6): `self` is read at connect time, once the HTTPS certificate exists
+  const sources = new SourceManager({
+    store,
+    publisher,
+    log,
+    metrics,
+    dataDir: p.dir,
+    backoff: opts.sourceBackoff,
+    self: () => ({ fingerprint: serverCertificate?.fingerprint, socket: p.unixSocket }),
+  });
+  // LXD sources (issue 6): lxc asks for no event type; it is sent the types it can render
+  const upgrade = withLxcDefaultTypes(identify, stream.handleUpgrade);
+  const app = await buildApp({ store, publisher, fabric, info, log, metrics, identify }, [
+    eventsStreamRoute,
+    maasRoutes,
+    auth.hook, // security (issue 5) ->
+    trustRoutes(auth),
+    tokenRoutes(auth), // <- security (issue 5)
+    configRoutes(config), // issue 7
+    forwardersRoutes(loki), // issue 7
+    lxdCompatRoutes, // LXD sources (issue 6)
+    sourcesRoutes(sources), // LXD sources (issue 6)
+  ]);
+  // issue 8: the LXD-style syslog socket (and loopback UDP) through which OVS/OVN daemons and syslog senders publish
+  const syslogPath = opts.syslog === false ? undefined : join(p.dir, 'syslog.socket');
+  const syslog =
+    syslogPath || opts.syslogUdp
+      ? await SyslogIntake.start({
+          path: syslogPath,
+          udp: opts.syslogUdp,
+          publisher,
+          metrics,
+          log,
+          config, // core.syslog_socket opens and closes the socket
+          environment: info.environment, // syslog_socket, syslog_udp in GET /1.0
+        })
+      : undefined;
+  const servers: Array<Server | HttpsServer> = []; // security (issue 5): HTTPS servers too
   if (opts.listen !== false) {
-    servers.push(await listenUnix(p.unixSocket, (req, res) => app.routing(req, res)));
+    const unix = await listenUnix(p.unixSocket, (req, res) => app.routing(req, res));
+    unix.on('upgrade', upgrade); // live stream (issue 3); LXD sources (issue 6): through withLxcDefaultTypes
+    applyServerLimits(unix, limits, { capConnections: false }); // security (issue 5)
+    servers.push(unix);
   }
+
+  // security (issue 5) -> HTTPS listeners, their certificate, and what GET /1.0 and join tokens report
+  const httpsAddresses: string[] = [];
+  let serverCertificate: { cert: string; fingerprint: string } | undefined;
+  if (listenAddresses.length > 0) {
+    const cert = ensureServerCertificate(p.dir, listenAddresses);
+    serverCertificate = { cert: cert.cert, fingerprint: cert.fingerprint };
+    try {
+      for (const address of listenAddresses) {
+        const server = await listenHttps(
+          { address, key: cert.key, cert: cert.cert, allowTls12: opts.allowTls12, limits },
+          (req, res) => app.routing(req, res),
+        );
+        // Upgrades skip fastify's hooks: the guard refuses untrusted callers (with their security events) first.
+        server.on('upgrade', guardUpgrades(auth, upgrade)); // LXD sources (issue 6): `upgrade` wraps handleUpgrade
+        servers.push(server);
+        httpsAddresses.push(...concreteAddresses(address.host, parseListenAddress(boundAddress(server)).port));
+      }
+    } catch (err) {
+      // e.g. the port is taken: release the sockets already bound (the caller exits with the error)
+      for (const s of servers) s.close();
+      throw err;
+    }
+    identities.setServer(cert.fingerprint, httpsAddresses);
+    Object.assign(info.environment, {
+      addresses: httpsAddresses,
+      certificate: cert.cert,
+      certificate_fingerprint: cert.fingerprint,
+    });
+  }
+  // <- security (issue 5)
+  await loki.start(); // issue 7: after the HTTPS listeners, whose address the OWASP lines carry
+  if (opts.sources !== false) await sources.start(); // LXD sources (issue 6): after the listeners (self-check)
 
   let retentionTimer: NodeJS.Timeout | undefined;
   const retention = opts.retention;
@@ -89,6 +259,8 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
     retentionTimer = setTimeout(() => void tick(), 0);
   }
 
+  if (opts.systemEvents) await emitSystemEvent({ publisher, log }, 'sys_startup'); // security (issue 5)
+
   let closed = false;
   return {
     store,
@@ -99,11 +271,31 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
     metrics,
     info,
     socketPath: p.unixSocket,
+    hub,
+    auth, // security (issue 5)
+    httpsAddresses, // security (issue 5)
+    serverCertificate, // security (issue 5)
+    config,
+    loki,
+    syslog, // issue 8
+    logEvents, // issue 8
+    sources, // LXD sources (issue 6)
     async close() {
       if (closed) return;
       closed = true;
       if (retentionTimer) clearTimeout(retentionTimer);
+      // security (issue 5): before anything stops, so forwarders still carry it (as LXD's sys_shutdown)
+      if (opts.systemEvents) await emitSystemEvent({ publisher, log }, 'sys_shutdown');
+      await sources.close(); // LXD sources (issue 6): records each source's stop while the publish path is open
+      await loki.close(); // issue 7: before the publisher, which a forwarder uses to record a rejected entry
+      // issue 8: commit received syslog lines and pending log records while the publisher still takes them
+      await syslog?.close();
+      logEvents?.detach();
+      await logEvents?.flush();
       await publisher.close();
+      // live stream (issue 3): listeners go before the servers, whose close() waits for upgraded sockets too
+      hub.close();
+      await stream.close();
       for (const s of servers) {
         s.closeAllConnections();
         await new Promise<void>((r) => s.close(() => r()));

@@ -1,14 +1,15 @@
 /** @module The HTTP application: every route registered on one fastify instance, testable in-process with inject(). */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { HeraldError, TooLargeError, toHeraldError } from '../core/errors.js';
 import type { Identity } from '../core/permissions.js';
 import type { AppContext } from './context.js';
 import { errorBody, sendError } from './envelope.js';
+import { MAX_BODY_BYTES } from './limits.js';
 import { eventsRoutes } from './routes/events.js';
 import { serverRoutes } from './routes/server.js';
 
-/** Largest request body: a publish batch of many events (each event is separately limited to 64 KiB). */
-export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+// security (issue 5): every limit lives in limits.ts; re-exported for the modules that import it from here
+export { MAX_BODY_BYTES };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,7 +20,20 @@ declare module 'fastify' {
 export type RouteModule = (app: FastifyInstance, ctx: AppContext) => void;
 
 export async function buildApp(ctx: AppContext, extra: readonly RouteModule[] = []): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, routerOptions: { maxParamLength: 512 } });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: MAX_BODY_BYTES,
+    routerOptions: { maxParamLength: 512 },
+    // security (issue 5): URLs the router refuses (bad %-encoding, over-long parameters) get LXD's envelope too
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      const message = status === 414 ? 'a path parameter exceeds 512 characters' : 'malformed URL';
+      (reply as FastifyReply)
+        .code(status)
+        .type('application/json')
+        .send(errorBody(status, message, { code: 'HERALD_ERR_BAD_REQUEST' }));
+    },
+  });
   // Bodies are parsed by the routes themselves, so that every bad body gets herald's own error, not fastify's.
   // Declared up front so every request object keeps one shape; the union type defeats fastify's decorator typing.
   (app.decorateRequest as (name: string, value: unknown) => void)('identity', null);

@@ -2,17 +2,17 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { CliError } from './client.js';
-import { registerConfig } from './commands/config.js'; // issue 7
+import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEmit } from './commands/emit.js';
-import { registerForwarder } from './commands/forwarder.js'; // issue 7
+import { registerForwarder } from './commands/forwarder.js';
 import { registerHistory } from './commands/history.js';
 import { registerMaas } from './commands/maas.js';
-import { registerMonitor } from './commands/monitor.js'; // live stream (issue 3)
+import { registerMonitor } from './commands/monitor.js';
 import { registerServe } from './commands/serve.js';
-import { registerSource } from './commands/source.js'; // LXD sources (issue 6)
-import { registerToken } from './commands/token.js'; // security (issue 5)
-import { registerTrust } from './commands/trust.js'; // security (issue 5)
+import { registerSource } from './commands/source.js';
+import { registerToken } from './commands/token.js';
+import { registerTrust } from './commands/trust.js';
 
 export function buildProgram(): Command {
   const program = new Command('herald')
@@ -24,14 +24,14 @@ export function buildProgram(): Command {
   registerServe(program);
   registerEmit(program);
   registerHistory(program);
-  registerMonitor(program); // live stream (issue 3)
+  registerMonitor(program);
   registerDemo(program);
-  registerConfig(program); // issue 7
-  registerForwarder(program); // issue 7
-  registerTrust(program); // security (issue 5)
-  registerToken(program); // security (issue 5)
+  registerConfig(program);
+  registerForwarder(program);
+  registerTrust(program);
+  registerToken(program);
   registerMaas(program);
-  registerSource(program); // LXD sources (issue 6)
+  registerSource(program);
   return program;
 }
 

@@ -3,39 +3,38 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { hostname } from 'node:os';
-import { join } from 'node:path'; // issue 8
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Fabric } from '../core/fabric.js';
 import type { RetentionPolicy } from '../core/store.js';
 import { InProcessFabric } from '../fabric/in-process/fabric.js';
-import { LokiManager } from '../forwarders/loki/manager.js'; // Loki forwarding (issue 7)
+import { LokiManager } from '../forwarders/loki/manager.js';
 import { buildApp } from '../server/app.js';
-import { Auth, emitSystemEvent, guardUpgrades } from '../server/auth.js'; // security (issue 5)
+import { Auth, emitSystemEvent, guardUpgrades } from '../server/auth.js';
 import type { ServerInfo } from '../server/context.js';
-import { EventStream, type EventStreamOptions, eventsStreamRoute } from '../server/events-ws.js'; // live stream (issue 3)
-import { applyServerLimits, type Limits, withLimits } from '../server/limits.js'; // security (issue 5)
-import { configRoutes } from '../server/routes/config.js'; // server config (issue 7)
-import { forwardersRoutes } from '../server/routes/forwarders.js'; // Loki forwarding (issue 7)
-import { lxdCompatRoutes, withLxcDefaultTypes } from '../server/routes/lxd-compat.js'; // LXD sources (issue 6)
-import { maasRoutes } from '../server/routes/maas.js'; // MAAS view (issue 4)
-import { sourcesRoutes } from '../server/routes/sources.js'; // LXD sources (issue 6)
-import { tokenRoutes } from '../server/routes/tokens.js'; // security (issue 5)
-import { trustRoutes } from '../server/routes/trust.js'; // security (issue 5)
-import { ConfigService } from '../service/config.js'; // server config (issue 7)
-import { Hub, type HubOptions } from '../service/hub.js'; // live stream (issue 3)
-import { IdentityService } from '../service/identities.js'; // security (issue 5)
+import { EventStream, type EventStreamOptions, eventsStreamRoute } from '../server/events-ws.js';
+import { applyServerLimits, type Limits, withLimits } from '../server/limits.js';
+import { configRoutes } from '../server/routes/config.js';
+import { forwardersRoutes } from '../server/routes/forwarders.js';
+import { lxdCompatRoutes, withLxcDefaultTypes } from '../server/routes/lxd-compat.js';
+import { maasRoutes } from '../server/routes/maas.js';
+import { sourcesRoutes } from '../server/routes/sources.js';
+import { tokenRoutes } from '../server/routes/tokens.js';
+import { trustRoutes } from '../server/routes/trust.js';
+import { ConfigService } from '../service/config.js';
+import { Hub, type HubOptions } from '../service/hub.js';
+import { IdentityService } from '../service/identities.js';
 import { Logger } from '../service/log.js';
-import { LogEvents } from '../service/log-events.js'; // issue 8
+import { LogEvents } from '../service/log-events.js';
 import { Metrics } from '../service/metrics.js';
 import { Publisher } from '../service/publisher.js';
-import { FailureRateLimiter } from '../service/rate-limit.js'; // security (issue 5)
-import { SourceManager } from '../sources/lxd/manager.js'; // LXD sources (issue 6)
-import type { BackoffOptions } from '../sources/lxd/source.js'; // LXD sources (issue 6)
-import { parseLoopbackAddress, SyslogIntake } from '../sources/syslog/socket.js'; // issue 8
+import { FailureRateLimiter } from '../service/rate-limit.js';
+import { SourceManager } from '../sources/lxd/manager.js';
+import type { BackoffOptions } from '../sources/lxd/source.js';
+import { parseLoopbackAddress, SyslogIntake } from '../sources/syslog/socket.js';
 import { SqliteStore } from '../stores/sqlite/store.js';
 import { VERSION } from '../version.js';
 import { paths } from './paths.js';
-// security (issue 5)
 import {
   boundAddress,
   concreteAddresses,
@@ -56,9 +55,8 @@ export interface HeraldOptions {
   /** skip the unix socket (in-process tests use inject()) */
   readonly listen?: boolean;
   readonly synchronous?: 'full' | 'normal' | 'off';
-  /** live stream (issue 3): listener queue limits and keepalive timing */
+  /** listener queue limits and keepalive timing */
   readonly live?: HubOptions & EventStreamOptions;
-  // security (issue 5) ->
   /** HTTPS listen addresses (`HOST:PORT`, port 8443 when omitted); none: the unix socket only */
   readonly https?: readonly string[];
   /** accept TLS 1.2 as well as 1.3 on the HTTPS listeners */
@@ -67,21 +65,16 @@ export interface HeraldOptions {
   readonly limits?: Partial<Limits>;
   /** publish `sys_startup` once up and `sys_shutdown` before stopping (`herald serve` does) */
   readonly systemEvents?: boolean;
-  // <- security (issue 5)
-  // syslog + log events (issue 8) ->
   /** open DIR/syslog.socket for Open vSwitch/OVN daemons and other syslog senders (default true) */
   readonly syslog?: boolean;
   /** also take syslog over UDP on this loopback `HOST:PORT` (e.g. `127.0.0.1:5514`) */
   readonly syslogUdp?: string;
   /** publish herald's own log records as `logging` events (`herald serve` does; off by default, like systemEvents) */
   readonly logEvents?: boolean;
-  // <- issue 8
-  // LXD sources (issue 6) ->
   /** start the configured LXD sources (default true) */
   readonly sources?: boolean;
   /** reconnect timing of LXD sources (tests shorten it) */
   readonly sourceBackoff?: BackoffOptions;
-  // <- LXD sources (issue 6)
 }
 
 export interface Herald {
@@ -93,21 +86,21 @@ export interface Herald {
   readonly metrics: Metrics;
   readonly info: ServerInfo;
   readonly socketPath: string;
-  /** live stream (issue 3): the fan-out behind GET /1.0/events */
+  /** the fan-out behind GET /1.0/events */
   readonly hub: Hub;
-  /** security (issue 5): identities, the trust store and the auth guard */
+  /** identities, the trust store and the auth guard */
   readonly auth: Auth;
-  /** security (issue 5): bound HTTPS addresses (`host:port`, port 0 resolved) and the server certificate */
+  /** bound HTTPS addresses (`host:port`, port 0 resolved) and the server certificate */
   readonly httpsAddresses: readonly string[];
   readonly serverCertificate?: { readonly cert: string; readonly fingerprint: string };
-  /** server config (issue 7): `GET/PUT/PATCH /1.0` `config`, persisted in the store */
+  /** `GET/PUT/PATCH /1.0` `config`, persisted in the store */
   readonly config: ConfigService;
-  /** Loki forwarding (issue 7): one forwarder per `loki.*` target */
+  /** one forwarder per `loki.*` target */
   readonly loki: LokiManager;
-  /** issue 8: the syslog intake (absent when neither the socket nor UDP is on) and the log-record sink */
+  /** the syslog intake (absent when neither the socket nor UDP is on) and the log-record sink */
   readonly syslog?: SyslogIntake;
   readonly logEvents?: LogEvents;
-  /** LXD sources (issue 6): the LXD servers whose events herald keeps */
+  /** the LXD servers whose events herald keeps */
   readonly sources: SourceManager;
   close(): Promise<void>;
 }
@@ -115,10 +108,10 @@ export interface Herald {
 export async function startHerald(opts: HeraldOptions): Promise<Herald> {
   const p = paths(opts.dataDir);
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-  chmodSync(p.dir, 0o700); // security (issue 5): owner-only even when it already existed
-  const limits = withLimits(opts.limits); // security (issue 5)
-  const listenAddresses = (opts.https ?? []).map(parseListenAddress); // security (issue 5): bad input fails first
-  if (opts.syslogUdp !== undefined) parseLoopbackAddress(opts.syslogUdp); // issue 8: refuse non-loopback first
+  chmodSync(p.dir, 0o700); // owner-only even when it already existed
+  const limits = withLimits(opts.limits);
+  const listenAddresses = (opts.https ?? []).map(parseListenAddress); // bad input fails first
+  if (opts.syslogUdp !== undefined) parseLoopbackAddress(opts.syslogUdp); // refuse non-loopback first
   const log = opts.logger ?? new Logger();
   const location = opts.location ?? 'none';
   const store = new SqliteStore({ path: p.database, synchronous: opts.synchronous });
@@ -140,19 +133,19 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
     'Store transactions since start',
     () => publisher.stats.transactions,
   );
-  // issue 8: own log records as logging events; subscribes to the fabric before the hub, to see its own fan-out
+  // own log records as logging events; subscribes to the fabric before the hub, to see its own fan-out
   const logEvents = opts.logEvents ? new LogEvents({ log, publisher, fabric, metrics }) : undefined;
-  // live stream (issue 3): the hub fans out what the fabric delivers; every listener (unix, later HTTPS) attaches `stream`
+  // the hub fans out what the fabric delivers; every listener (unix, later HTTPS) attaches `stream`
   const hub = new Hub({ store, fabric, log, metrics }, opts.live);
-  // security (issue 5): identities from the trust store and bearer tokens; the unix socket stays the local admin
+  // identities from the trust store and bearer tokens; the unix socket stays the local admin
   const identities = new IdentityService(store, { log });
   await identities.load();
   const limiter = new FailureRateLimiter({ burst: limits.authFailureBurst, refillMs: limits.authFailureRefillMs });
   const auth = new Auth({ identities, limiter, publisher, log });
   const identify = auth.identify;
-  // server config + Loki forwarding (issue 7): the manager defines the `loki.*` keys before any request can set them
+  // the manager defines the `loki.*` keys before any request can set them
   const config = await ConfigService.open(store, log);
-  logEvents?.useConfig(config); // issue 8: herald.debug_log_events
+  logEvents?.useConfig(config); // herald.debug_log_events
   const loki = new LokiManager({
     store,
     fabric,
@@ -161,10 +154,10 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
     log,
     metrics,
     location,
-    httpsAddress: () => httpsAddresses[0], // issue 7: OWASP host_ip/port, read once the listeners are bound
+    httpsAddress: () => httpsAddresses[0], // OWASP host_ip/port, read once the listeners are bound
   });
   const stream = new EventStream({ hub, identify, log }, opts.live);
-  // LXD sources (issue 6): `self` is read at connect time, once the HTTPS certificate exists
+  // `self` is read at connect time, once the HTTPS certificate exists
   const sources = new SourceManager({
     store,
     publisher,
@@ -174,20 +167,20 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
     backoff: opts.sourceBackoff,
     self: () => ({ fingerprint: serverCertificate?.fingerprint, socket: p.unixSocket }),
   });
-  // LXD sources (issue 6): lxc asks for no event type; it is sent the types it can render
+  // lxc asks for no event type; it is sent the types it can render
   const upgrade = withLxcDefaultTypes(identify, stream.handleUpgrade);
   const app = await buildApp({ store, publisher, fabric, info, log, metrics, identify }, [
     eventsStreamRoute,
     maasRoutes,
-    auth.hook, // security (issue 5) ->
+    auth.hook,
     trustRoutes(auth),
-    tokenRoutes(auth), // <- security (issue 5)
-    configRoutes(config), // issue 7
-    forwardersRoutes(loki), // issue 7
-    lxdCompatRoutes, // LXD sources (issue 6)
-    sourcesRoutes(sources), // LXD sources (issue 6)
+    tokenRoutes(auth),
+    configRoutes(config),
+    forwardersRoutes(loki),
+    lxdCompatRoutes,
+    sourcesRoutes(sources),
   ]);
-  // issue 8: the LXD-style syslog socket (and loopback UDP) through which OVS/OVN daemons and syslog senders publish
+  // the LXD-style syslog socket (and loopback UDP) through which OVS/OVN daemons and syslog senders publish
   const syslogPath = opts.syslog === false ? undefined : join(p.dir, 'syslog.socket');
   const syslog =
     syslogPath || opts.syslogUdp
@@ -201,15 +194,15 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
           environment: info.environment, // syslog_socket, syslog_udp in GET /1.0
         })
       : undefined;
-  const servers: Array<Server | HttpsServer> = []; // security (issue 5): HTTPS servers too
+  const servers: Array<Server | HttpsServer> = []; // HTTPS servers too
   if (opts.listen !== false) {
     const unix = await listenUnix(p.unixSocket, (req, res) => app.routing(req, res));
-    unix.on('upgrade', upgrade); // live stream (issue 3); LXD sources (issue 6): through withLxcDefaultTypes
-    applyServerLimits(unix, limits, { capConnections: false }); // security (issue 5)
+    unix.on('upgrade', upgrade); // through withLxcDefaultTypes
+    applyServerLimits(unix, limits, { capConnections: false });
     servers.push(unix);
   }
 
-  // security (issue 5) -> HTTPS listeners, their certificate, and what GET /1.0 and join tokens report
+  // HTTPS listeners, their certificate, and what GET /1.0 and join tokens report
   const httpsAddresses: string[] = [];
   let serverCertificate: { cert: string; fingerprint: string } | undefined;
   if (listenAddresses.length > 0) {
@@ -222,7 +215,7 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
           (req, res) => app.routing(req, res),
         );
         // Upgrades skip fastify's hooks: the guard refuses untrusted callers (with their security events) first.
-        server.on('upgrade', guardUpgrades(auth, upgrade)); // LXD sources (issue 6): `upgrade` wraps handleUpgrade
+        server.on('upgrade', guardUpgrades(auth, upgrade)); // `upgrade` wraps handleUpgrade
         servers.push(server);
         httpsAddresses.push(...concreteAddresses(address.host, parseListenAddress(boundAddress(server)).port));
       }
@@ -238,9 +231,8 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
       certificate_fingerprint: cert.fingerprint,
     });
   }
-  // <- security (issue 5)
-  await loki.start(); // issue 7: after the HTTPS listeners, whose address the OWASP lines carry
-  if (opts.sources !== false) await sources.start(); // LXD sources (issue 6): after the listeners (self-check)
+  await loki.start(); // after the HTTPS listeners, whose address the OWASP lines carry
+  if (opts.sources !== false) await sources.start(); // after the listeners (self-check)
 
   let retentionTimer: NodeJS.Timeout | undefined;
   const retention = opts.retention;
@@ -259,7 +251,7 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
     retentionTimer = setTimeout(() => void tick(), 0);
   }
 
-  if (opts.systemEvents) await emitSystemEvent({ publisher, log }, 'sys_startup'); // security (issue 5)
+  if (opts.systemEvents) await emitSystemEvent({ publisher, log }, 'sys_startup');
 
   let closed = false;
   return {
@@ -272,28 +264,28 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
     info,
     socketPath: p.unixSocket,
     hub,
-    auth, // security (issue 5)
-    httpsAddresses, // security (issue 5)
-    serverCertificate, // security (issue 5)
+    auth,
+    httpsAddresses,
+    serverCertificate,
     config,
     loki,
-    syslog, // issue 8
-    logEvents, // issue 8
-    sources, // LXD sources (issue 6)
+    syslog,
+    logEvents,
+    sources,
     async close() {
       if (closed) return;
       closed = true;
       if (retentionTimer) clearTimeout(retentionTimer);
-      // security (issue 5): before anything stops, so forwarders still carry it (as LXD's sys_shutdown)
+      // before anything stops, so forwarders still carry it (as LXD's sys_shutdown)
       if (opts.systemEvents) await emitSystemEvent({ publisher, log }, 'sys_shutdown');
-      await sources.close(); // LXD sources (issue 6): records each source's stop while the publish path is open
-      await loki.close(); // issue 7: before the publisher, which a forwarder uses to record a rejected entry
-      // issue 8: commit received syslog lines and pending log records while the publisher still takes them
+      await sources.close(); // records each source's stop while the publish path is open
+      await loki.close(); // before the publisher, which a forwarder uses to record a rejected entry
+      // commit received syslog lines and pending log records while the publisher still takes them
       await syslog?.close();
       logEvents?.detach();
       await logEvents?.flush();
       await publisher.close();
-      // live stream (issue 3): listeners go before the servers, whose close() waits for upgraded sockets too
+      // listeners go before the servers, whose close() waits for upgraded sockets too
       hub.close();
       await stream.close();
       for (const s of servers) {

@@ -8,7 +8,7 @@ import { MAX_BODY_BYTES } from './limits.js';
 import { eventsRoutes } from './routes/events.js';
 import { serverRoutes } from './routes/server.js';
 
-// security (issue 5): every limit lives in limits.ts; re-exported for the modules that import it from here
+// every limit lives in limits.ts; re-exported for the modules that import it from here
 export { MAX_BODY_BYTES };
 
 declare module 'fastify' {
@@ -24,7 +24,7 @@ export async function buildApp(ctx: AppContext, extra: readonly RouteModule[] = 
     logger: false,
     bodyLimit: MAX_BODY_BYTES,
     routerOptions: { maxParamLength: 512 },
-    // security (issue 5): URLs the router refuses (bad %-encoding, over-long parameters) get LXD's envelope too
+    // URLs the router refuses (bad %-encoding, over-long parameters) get LXD's envelope too
     frameworkErrors: (err, _req, reply) => {
       const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
       const message = status === 414 ? 'a path parameter exceeds 512 characters' : 'malformed URL';

@@ -150,7 +150,7 @@ const TRUSTED = new Set([
   'GET /1.0/certificates/:fingerprint',
   'PUT /1.0/certificates/:fingerprint',
   'PATCH /1.0/certificates/:fingerprint',
-  // LXD sources (issue 6): lxc remote add reads the caller's projects right after joining, restricted or not
+  // lxc remote add reads the caller's projects right after joining, restricted or not
   'GET /1.0/projects',
   'GET /1.0/projects/:name',
 ]);

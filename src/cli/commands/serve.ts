@@ -14,7 +14,7 @@ interface ServeOpts {
   retentionMaxCount?: number;
   location?: string;
   debug?: boolean;
-  /** security (issue 5): HTTPS listen addresses, and TLS 1.2 opt-in */
+  /** HTTPS listen addresses, and TLS 1.2 opt-in */
   listen: string[];
   tls12?: boolean;
 }
@@ -29,10 +29,8 @@ export function registerServe(program: Command): void {
     .option('--retention-max-count <n>', 'keep at most this many events', positiveInt('--retention-max-count'))
     .option('--location <name>', 'member name stamped on events (default: none, as a standalone LXD)')
     .option('--debug', 'log debug records too')
-    // security (issue 5) ->
     .option('--listen <address>', 'also serve HTTPS on HOST:PORT (port 8443 if omitted; repeatable)', collect, [])
     .option('--tls12', 'accept TLS 1.2 on HTTPS too (default: TLS 1.3 only, as lxc requires)')
-    // <- security (issue 5)
     .action(async (opts: ServeOpts, cmd: Command) => {
       const maxAgeMs = opts.retentionMaxAge === undefined ? undefined : parseDuration(opts.retentionMaxAge);
       if (opts.retentionMaxAge !== undefined && maxAgeMs === undefined) {
@@ -47,17 +45,17 @@ export function registerServe(program: Command): void {
         location: opts.location,
         retention: { maxAgeMs, maxCount: opts.retentionMaxCount },
         logger: log,
-        https: opts.listen, // security (issue 5) ->
+        https: opts.listen,
         allowTls12: opts.tls12,
-        systemEvents: true, // <- security (issue 5)
-        logEvents: true, // issue 8: herald's own log records as logging events
+        systemEvents: true,
+        logEvents: true, // herald's own log records as logging events
       });
       log.info('herald started', {
         socket: herald.socketPath,
         store: herald.store.dialect,
         head: herald.store.headIdSync(),
-        https: herald.httpsAddresses.join(',') || undefined, // security (issue 5)
-        fingerprint: herald.serverCertificate?.fingerprint, // security (issue 5)
+        https: herald.httpsAddresses.join(',') || undefined,
+        fingerprint: herald.serverCertificate?.fingerprint,
       });
 
       let demoTimer: NodeJS.Timeout | undefined;

@@ -2,13 +2,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ALL_SCOPE, parseFilter, restrictTypes } from '../../core/filter.js';
 import { parsePage } from '../../core/page.js';
-import { canPublish, canView, visibleTypes } from '../../core/permissions.js'; // security (issue 5)
-import { prepareBatch } from '../../core/prepare.js'; // security (issue 5)
-import type { StoredEvent } from '../../core/store.js'; // security (issue 5)
-import { authzFail, pageVisible, projectUrl } from '../auth.js'; // security (issue 5)
+import { canPublish, canView, visibleTypes } from '../../core/permissions.js';
+import { prepareBatch } from '../../core/prepare.js';
+import type { StoredEvent } from '../../core/store.js';
+import { authzFail, pageVisible, projectUrl } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { sendSyncRaw } from '../envelope.js';
-import { assertBatchSize, parseLimitedJson } from '../limits.js'; // security (issue 5)
+import { assertBatchSize, parseLimitedJson } from '../limits.js';
 
 export function queryOf(req: FastifyRequest): URLSearchParams {
   const q = req.raw.url?.indexOf('?') ?? -1;
@@ -19,7 +19,7 @@ const HISTORY_PATH = '/1.0/events/history';
 
 export function eventsRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.post('/1.0/events', async (req, reply) => {
-    // security (issue 5): hostile-JSON checks and the batch limit, then can_publish on every event's project
+    // hostile-JSON checks and the batch limit, then can_publish on every event's project
     const raw = parseLimitedJson(req.body, req.headers['content-type']);
     assertBatchSize(raw);
     const prepared = prepareBatch(raw, ctx.publisher.options);
@@ -39,7 +39,7 @@ export function eventsRoutes(app: FastifyInstance, ctx: AppContext): void {
     const now = ctx.now?.() ?? Date.now();
     let filter = parseFilter(params, { now, defaultScope: ALL_SCOPE });
     const page = parsePage(params);
-    // security (issue 5) -> a restricted caller: only visible types (asking for another is 403), only visible events
+    // a restricted caller: only visible types (asking for another is 403), only visible events
     const id = req.identity;
     let events: StoredEvent[];
     let more: { olderFrom?: number; newerFrom?: number } = {};
@@ -50,7 +50,6 @@ export function eventsRoutes(app: FastifyInstance, ctx: AppContext): void {
       filter = restrictTypes(filter, visible);
       ({ events, ...more } = await pageVisible(ctx.store, { filter, ...page }, (e) => canView(id, e.fields)));
     }
-    // <- security (issue 5)
     const base = new URLSearchParams();
     for (const [k, v] of params) if (k !== 'after' && k !== 'before') base.append(k, v);
     const uri = (key: 'after' | 'before', id: number): string => {
@@ -62,7 +61,7 @@ export function eventsRoutes(app: FastifyInstance, ctx: AppContext): void {
     const last = events[events.length - 1];
     let older = last && events.length === page.limit ? uri('before', last.id) : 'null';
     let newer = first ? uri('after', first.id) : page.after !== undefined ? uri('after', page.after) : 'null';
-    if (more.olderFrom !== undefined) older = uri('before', more.olderFrom); // security (issue 5): scan stopped
+    if (more.olderFrom !== undefined) older = uri('before', more.olderFrom); // scan stopped
     if (more.newerFrom !== undefined) newer = uri('after', more.newerFrom);
     return sendSyncRaw(
       reply,

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { errorTable, syncBody } from '../envelope.js';
-import { serverConfigView } from './config.js'; // server config (issue 7)
+import { serverConfigView } from './config.js';
 
 /** API extensions herald implements, named as LXD names them, plus herald's own. */
 export const API_EXTENSIONS = [
@@ -17,16 +17,15 @@ export const API_EXTENSIONS = [
   'herald_events_publish',
   'herald_events_history',
   'herald_events_id',
-  'loki', // issue 7
-  'loki_config_instance', // issue 7
-  // LXD sources (issue 6) -> what herald's trust store and lxc compatibility implement, as LXD names them
+  'loki',
+  'loki_config_instance',
+  // what herald's trust store and lxc compatibility implement, as LXD names them
   'projects', // GET /1.0/projects: lxc remote add records the remote's project
   'certificate_update', // PUT/PATCH /1.0/certificates/<fp>
   'certificate_self_renewal', // a restricted certificate replaces itself
   'certificate_project', // restricted certificates with projects
   'certificate_token', // join tokens (lxc remote add <token>)
   'remote_token_expiry', // join tokens with expires_at
-  // <- LXD sources (issue 6)
 ] as const;
 
 export function serverRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -39,7 +38,7 @@ export function serverRoutes(app: FastifyInstance, ctx: AppContext): void {
       auth: 'trusted',
       auth_methods: ['tls'],
       public: false,
-      config: serverConfigView(app, req.identity), // issue 7
+      config: serverConfigView(app, req.identity),
       environment: {
         server: 'herald',
         server_name: ctx.info.serverName,

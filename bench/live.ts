@@ -430,6 +430,9 @@ export async function runLiveBench(): Promise<Row[]> {
     // 2. herald with its defaults: memory per idle subscriber
     herald = await startHerald({ dataDir: join(dir, 'herald'), logger: new Logger({ write: () => {} }) });
     const url = `ws+unix:${herald.socketPath}:/1.0/events?type=logging&location=${LOCATION}`;
+    // The raw phase's sockets are released as their close events arrive: let them, so its memory is not counted.
+    await new Promise((r) => setTimeout(r, 1000));
+    gc();
     gc();
     const before = process.memoryUsage();
     await clients.ask({ cmd: 'connect', url, n: SUBSCRIBERS }, 'connected');
@@ -517,8 +520,9 @@ export async function runLiveBench(): Promise<Row[]> {
       {
         metric: '  with one stalled subscriber: publish → receive p50 / p99 / max',
         value: `${ms(stalled.e2e)} (p99 ${pct(p99Change)})`,
-        target: 'p99 change < 20 %',
-        ok: Math.abs(p99Change) < 0.2 && stalled.complete,
+        // A stalled listener must not slow the others; a lower p99 in the stalled segments is machine noise.
+        target: 'p99 increase < 20 %',
+        ok: p99Change < 0.2 && stalled.complete,
       },
       {
         metric: '  with one stalled subscriber: commit → receive',
@@ -543,6 +547,7 @@ export async function runLiveBench(): Promise<Row[]> {
     step('closed');
     clients.close();
     rmSync(dir, { recursive: true, force: true });
+    clearInterval(watchdog);
   }
 }
 

@@ -98,6 +98,7 @@ export class SqliteStore implements EventStore {
   readonly db: Database.Database;
   private head: number;
   private readonly writer: WriterThread;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(opts: SqliteStoreOptions) {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
@@ -121,6 +122,20 @@ export class SqliteStore implements EventStore {
       `synchronous = ${opts.synchronous ?? 'full'}`,
       'busy_timeout = 5000',
     ]);
+  }
+
+  /**
+   * Prepared statements by SQL text. A filter's SQL differs only by which keys it uses, so a few dozen texts cover
+   * every query; preparing each page anew cost a few percent of a history request.
+   */
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      if (this.statements.size >= 256) this.statements.clear();
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   async append(events: readonly PreparedEvent[]): Promise<StoredEvent[]> {
@@ -149,9 +164,9 @@ export class SqliteStore implements EventStore {
     if (req.after !== undefined) {
       // The oldest `limit` events after the cursor, returned newest first (as MAAS does).
       params.push(req.after, req.limit);
-      const rows = this.db
-        .prepare(`SELECT * FROM events WHERE ${w.sql} AND id > ? ORDER BY id ASC LIMIT ?`)
-        .all(...params) as Row[];
+      const rows = this.statement(`SELECT * FROM events WHERE ${w.sql} AND id > ? ORDER BY id ASC LIMIT ?`).all(
+        ...params,
+      ) as Row[];
       return rows.reverse().map(fromRow);
     }
     let sql = `SELECT * FROM events WHERE ${w.sql}`;
@@ -160,7 +175,7 @@ export class SqliteStore implements EventStore {
       params.push(req.before);
     }
     params.push(req.limit);
-    return (this.db.prepare(`${sql} ORDER BY id DESC LIMIT ?`).all(...params) as Row[]).map(fromRow);
+    return (this.statement(`${sql} ORDER BY id DESC LIMIT ?`).all(...params) as Row[]).map(fromRow);
   }
 
   async readAfter(afterId: number, limit: number, filter?: EventFilter, untilId?: number): Promise<StoredEvent[]> {
@@ -176,7 +191,7 @@ export class SqliteStore implements EventStore {
       params.push(untilId);
     }
     params.push(limit);
-    return (this.db.prepare(`${sql} ORDER BY id ASC LIMIT ?`).all(...params) as Row[]).map(fromRow);
+    return (this.statement(`${sql} ORDER BY id ASC LIMIT ?`).all(...params) as Row[]).map(fromRow);
   }
 
   async headId(): Promise<number> {
@@ -192,13 +207,13 @@ export class SqliteStore implements EventStore {
   }
 
   async count(): Promise<number> {
-    return (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    return (this.statement('SELECT count(*) AS n FROM events').get() as { n: number }).n;
   }
 
   /** One chunk of retention: deletes a prefix of the log (so "pruned through id N" stays exact). */
   async prune(policy: RetentionPolicy, nowMs: number): Promise<number> {
     let through = 0;
-    const first = (this.db.prepare('SELECT min(id) AS id FROM events').get() as { id: number | null }).id;
+    const first = (this.statement('SELECT min(id) AS id FROM events').get() as { id: number | null }).id;
     if (first === null) return 0;
     if (policy.maxCount !== undefined) {
       // Appends roll back with their sequence update and retention removes only a prefix, so the live ids are
@@ -208,7 +223,7 @@ export class SqliteStore implements EventStore {
     }
     if (policy.maxAgeMs !== undefined) {
       const cutoff = nowMs - policy.maxAgeMs;
-      const rows = this.db.prepare('SELECT id, time_ms FROM events ORDER BY id LIMIT ?').all(PRUNE_CHUNK) as Array<{
+      const rows = this.statement('SELECT id, time_ms FROM events ORDER BY id LIMIT ?').all(PRUNE_CHUNK) as Array<{
         id: number;
         time_ms: number;
       }>;
@@ -231,7 +246,7 @@ export class SqliteStore implements EventStore {
   }
 
   getStateSync(key: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM state WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    return (this.statement('SELECT value FROM state WHERE key = ?').get(key) as { value: string } | undefined)?.value;
   }
 
   async setState(key: string, value: string | undefined): Promise<void> {
@@ -241,9 +256,10 @@ export class SqliteStore implements EventStore {
   }
 
   async listState(prefix: string): Promise<Array<[string, string]>> {
-    const rows = this.db
-      .prepare('SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key')
-      .all(prefix, `${prefix}\uffff`) as Array<{ key: string; value: string }>;
+    const rows = this.statement('SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key').all(
+      prefix,
+      `${prefix}\uffff`,
+    ) as Array<{ key: string; value: string }>;
     return rows.map((r) => [r.key, r.value]);
   }
 

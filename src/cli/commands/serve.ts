@@ -74,7 +74,8 @@ export function registerServe(program: Command): void {
         }, 100);
         log.info('demo traffic flowing', { rate });
       }
-      const dataFlag = process.env.HERALD_DIR === dir ? '' : ` --data ${dir}`;
+      // The hint names the directory only when a plain `npx herald ...` here would not find it.
+      const dataFlag = dataDir() === dir ? '' : ` --data ${dir}`;
       process.stdout.write(
         [
           `herald is serving ${dir}`,

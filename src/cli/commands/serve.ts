@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../../core/time.js';
 import { DemoGenerator } from '../../demo/generator.js';
 import { startHerald } from '../../runtime/herald.js';
+import { dataDir } from '../../runtime/paths.js';
 import { Logger } from '../../service/log.js';
 import { CliError } from '../client.js';
 import { collect, dirOf, positiveInt } from './common.js';

@@ -4,6 +4,8 @@
  */
 import { linkSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { ALL_SCOPE, parseFilter } from '../src/core/filter.js';
+import { parsePage } from '../src/core/page.js';
 import { startHerald } from '../src/runtime/herald.js';
 import { Logger } from '../src/service/log.js';
 import { BENCH_DIR, benchStorePath } from './fixtures.js';
@@ -35,6 +37,18 @@ export async function runHistoryBench(count = 5_000_000, iterations = 200): Prom
         const url = `/1.0/events/history?${q}&limit=100${before}`;
         const times: number[] = [];
         let returned = 0;
+        // Warm up each query (JIT, statement cache, the pages it reads) so that p99 measures the steady state.
+        for (let i = 0; i < 20; i++) await herald.app.inject({ method: 'GET', url });
+        const params = new URLSearchParams(url.split('?')[1]);
+        const filter = parseFilter(params, { now: Date.now(), defaultScope: ALL_SCOPE });
+        const page = parsePage(params);
+        const bare: number[] = [];
+        for (let i = 0; i < iterations; i++) {
+          const t = performance.now();
+          await herald.store.page({ filter, ...page });
+          bare.push(performance.now() - t);
+        }
+        bare.sort((a, b) => a - b);
         for (let i = 0; i < iterations; i++) {
           const t = performance.now();
           const res = await herald.app.inject({ method: 'GET', url });
@@ -48,6 +62,7 @@ export async function runHistoryBench(count = 5_000_000, iterations = 200): Prom
         rows.push({
           metric: `\`${q}\`${depth ? `, ${fmt(depth * head)} events deep` : ', newest page'} (${returned} rows)`,
           value: `p50 ${fmt(percentile(times, 50), 2)} ms, p99 ${fmt(p99, 2)} ms`,
+          ceiling: `store page p50 ${fmt(percentile(bare, 50), 2)} ms, p99 ${fmt(percentile(bare, 99), 2)} ms`,
           target: 'p99 ≤ 5 ms',
           ok: p99 <= 5,
         });
@@ -60,7 +75,11 @@ export async function runHistoryBench(count = 5_000_000, iterations = 200): Prom
   return {
     title: `History pages of 100 with two filters on a ${fmt(count)}-event store`,
     rows,
-    notes: [`Worst p99 ${fmt(worst, 2)} ms over ${iterations} requests per row, through the HTTP route (inject).`],
+    notes: [
+      `Worst p99 ${fmt(worst, 2)} ms over ${iterations} requests per row, through the HTTP route (inject), after 20 ` +
+        'warm-up requests per row; the ceiling is the same page read from the store without HTTP. The store was built ' +
+        'from demo traffic and has no planner statistics: herald picks the index itself (src/stores/sqlite/query.ts).',
+    ],
   };
 }
 

@@ -9,7 +9,12 @@ let failed = 0;
 if (reportPath && existsSync(reportPath)) {
   const report = JSON.parse(readFileSync(reportPath, 'utf8'));
   passed = report.numPassedTests ?? 0;
-  failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+  failed = report.numFailedTests ?? 0;
+  // A file that failed to load has no failed test of its own: count it, so a red run never reads as all passed.
+  const brokenFiles = (report.testResults ?? []).filter(
+    (f) => f.status === 'failed' && (f.assertionResults ?? []).every((a) => a.status !== 'failed'),
+  ).length;
+  failed += brokenFiles;
   if (status !== 0 && failed === 0) failed = 1;
 } else if (status !== 0) {
   failed = 1;

@@ -3,7 +3,8 @@
  * the envelope re-encoded the way Go does (sorted keys, Go's timestamp, no `id`), pretty as logrus' TextFormatter.
  */
 import { Document, isScalar, type Scalar, visit } from 'yaml';
-import { goFloat, goQuote, goSprint } from '../core/go-format.js';
+import { goFloat, goJson, goQuote, goSprint } from '../core/go-format.js';
+import { LOGRUS_LEVELS, type LogrusLevel } from '../core/levels.js';
 
 export const MONITOR_FORMATS = ['yaml', 'json', 'pretty'] as const;
 export type MonitorFormat = (typeof MONITOR_FORMATS)[number];
@@ -65,30 +66,6 @@ export function lxcEnvelope(e: WireEvent): Record<string, unknown> {
   if (e.location) out.location = e.location;
   if (e.project) out.project = e.project;
   return out;
-}
-
-/** A JSON string as Go's encoding/json writes it: HTML-safe, \u0008/\u000c, U+2028/2029 escaped. */
-function goJsonString(s: string): string {
-  return JSON.stringify(s).replace(/\\(u[0-9a-f]{4}|.)|[<>&\u2028\u2029]/g, (m, esc: string | undefined) => {
-    if (esc === undefined) return `\\u${(m.codePointAt(0) as number).toString(16).padStart(4, '0')}`;
-    if (esc === 'b') return '\\u0008';
-    if (esc === 'f') return '\\u000c';
-    if (/^ud[89a-f]/.test(esc)) return '\\ufffd';
-    return m;
-  });
-}
-
-/** json.Marshal of a map[string]any: keys sorted at every level. */
-export function goJson(v: unknown): string {
-  if (v === null || v === undefined) return 'null';
-  if (typeof v === 'string') return goJsonString(v);
-  if (typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(goJson).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o)
-    .sort()
-    .map((k) => `${goJsonString(k)}:${goJson(o[k])}`)
-    .join(',')}}`;
 }
 
 /** yaml.v2's map key order: a natural sort (digit runs compare as numbers, non-letters before letters). */
@@ -197,8 +174,8 @@ export function goYaml(v: unknown): string {
 // ---------------------------------------------------------------------------------------------------------------
 // pretty (logrus)
 
-export const LOGRUS_LEVEL_NAMES = ['panic', 'fatal', 'error', 'warning', 'info', 'debug', 'trace'] as const;
-export type LogrusLevelName = (typeof LOGRUS_LEVEL_NAMES)[number];
+export const LOGRUS_LEVEL_NAMES = LOGRUS_LEVELS;
+export type LogrusLevelName = LogrusLevel;
 
 /** logrus.ParseLevel, plus the log15 spellings older LXD servers sent. */
 export function parseLogrusLevel(value: string): LogrusLevelName | undefined {

@@ -44,3 +44,28 @@ export function goQuote(s: string): string {
   }
   return `${out}"`;
 }
+
+/** A JSON string as Go's encoding/json writes it: HTML-safe, \u0008/\u000c, U+2028/2029 escaped. */
+function goJsonString(s: string): string {
+  return JSON.stringify(s).replace(/\\(u[0-9a-f]{4}|.)|[<>&\u2028\u2029]/g, (m, esc: string | undefined) => {
+    if (esc === undefined) return `\\u${(m.codePointAt(0) as number).toString(16).padStart(4, '0')}`;
+    if (esc === 'b') return '\\u0008';
+    if (esc === 'f') return '\\u000c';
+    if (/^ud[89a-f]/.test(esc)) return '\\ufffd';
+    return m;
+  });
+}
+
+/**
+ * json.Marshal: of a map[string]any (keys sorted at every level, the default), or of a struct (`sortKeys: false`,
+ * keys in the order given, as LXD's structs declare them).
+ */
+export function goJson(v: unknown, opts: { sortKeys?: boolean } = {}): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string') return goJsonString(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map((x) => goJson(x, opts)).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  const keys = opts.sortKeys === false ? Object.keys(o) : Object.keys(o).sort();
+  return `{${keys.map((k) => `${goJsonString(k)}:${goJson(o[k], opts)}`).join(',')}}`;
+}

@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatEvent,
-  goJson,
   goTimeString,
   goTimestamp,
   parseLogrusLevel,
@@ -11,7 +10,7 @@ import {
   yamlKeyLess,
   yamlV2NonString,
 } from '../../src/cli/monitor-format.js';
-import { goFloat, goQuote, goSprint } from '../../src/core/go-format.js';
+import { goFloat, goJson, goQuote, goSprint } from '../../src/core/go-format.js';
 
 // Frames as herald sends them (LXD key order, id last), carrying events the real LXD emitted.
 const projectRenamed: WireEvent = {

@@ -1,11 +1,10 @@
 /** @module Loki labels and lines per event type, compared with the strings of spec lxd-events.md §5.4-5.5. */
 import { describe, expect, it } from 'vitest';
 import type { HeraldEvent } from '../../src/core/event.js';
-import { goFloat, goSprint } from '../../src/core/go-format.js';
+import { goFloat, goJson, goSprint } from '../../src/core/go-format.js';
 import {
   formatEvent,
   formatOptions,
-  goJson,
   type LokiFormatOptions,
   labelName,
   naturalNs,
@@ -354,7 +353,7 @@ describe('helpers', () => {
     expect(goFloat(0.00001)).toBe('1e-05');
     expect(goFloat(-2.5e-7)).toBe('-2.5e-07');
     expect(goSprint({ b: 1, a: [true, 'x'] })).toBe('map[a:[true x] b:1]');
-    expect(goJson({ a: '<&>\u2028' })).toBe('{"a":"\\u003c\\u0026\\u003e\\u2028"}');
+    expect(goJson({ b: '<&>\u2028', a: 1 }, { sortKeys: false })).toBe('{"b":"\\u003c\\u0026\\u003e\\u2028","a":1}');
   });
 
   it('makes label names valid', () => {

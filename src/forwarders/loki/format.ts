@@ -3,7 +3,7 @@
  * lifecycle / logging / OWASP security line formats, and herald's documented `maas` format. Pure: no I/O.
  */
 import type { HeraldEvent } from '../../core/event.js';
-import { goSprint } from '../../core/go-format.js';
+import { goJson, goSprint } from '../../core/go-format.js';
 import { LOGRUS_LEVEL_NUMBER } from './config.js';
 
 export interface LokiFormatOptions {
@@ -147,14 +147,6 @@ export function rfc3339Nano(ts: string): string {
   });
 }
 
-/** Go's json.Marshal string escaping on top of JSON.stringify: HTML-safe `<`, `>`, `&` and U+2028/2029. */
-export function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[<>&\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
-
 /** The OWASP audit record LXD writes as a security event's Loki line (key order as spec §5.5 lists them). */
 export function owaspRecord(
   e: Extract<HeraldEvent, { type: 'security' }>,
@@ -235,7 +227,7 @@ export function formatEvent(e: HeraldEvent, o: LokiFormatOptions): LokiEntry | u
     case 'security': {
       const rec = owaspRecord(e, o);
       promote(Object.entries(rec), labels, o.labels, (k) => k, true);
-      return { labels: sortedLabels(labels), line: goJson(rec) };
+      return { labels: sortedLabels(labels), line: goJson(rec, { sortKeys: false }) };
     }
     case 'maas': {
       const m = e.metadata;

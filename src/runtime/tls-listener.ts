@@ -3,7 +3,8 @@
  * certificate) and the server's own ECDSA P-384 certificate, built with node:crypto alone so a fresh machine needs no
  * openssl and no X.509 package.
  */
-import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+
+import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -11,6 +12,7 @@ import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { certificateFingerprint } from '../core/fingerprint.js';
 import { applyServerLimits, type Limits } from '../server/limits.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -147,17 +149,13 @@ export function createSelfSignedCertificate(req: CertificateRequest): KeyAndCert
   return {
     key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     cert: derToPem(der),
-    fingerprint: createHash('sha256').update(der).digest('hex'),
+    fingerprint: certificateFingerprint(der),
   };
 }
 
 export function derToPem(der: Buffer): string {
   const b64 = der.toString('base64').replace(/.{64}/g, '$&\n');
   return `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END CERTIFICATE-----\n`;
-}
-
-export function fingerprintOf(der: Buffer): string {
-  return createHash('sha256').update(der).digest('hex');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -242,7 +240,7 @@ export function ensureServerCertificate(dir: string, listen: readonly ListenAddr
     createPrivateKey(key); // fail at start, with the path, rather than at the first handshake
     const der = pemToDer(cert);
     if (!der) throw new Error(`${certPath} does not hold a PEM certificate`);
-    return { cert, key, fingerprint: fingerprintOf(der), certPath, keyPath, created: false };
+    return { cert, key, fingerprint: certificateFingerprint(der), certPath, keyPath, created: false };
   }
   const host = hostname();
   const ips = new Set(['127.0.0.1', '::1']);

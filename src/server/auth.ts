@@ -2,6 +2,7 @@
  * @module Enforcement: who may reach which endpoint (LXD's untrusted/trusted split plus admin-only routes), the
  * failed-authentication rate limit, and herald's own security events, all published through the one publish path.
  */
+
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -17,6 +18,7 @@ import type { FailureRateLimiter } from '../service/rate-limit.js';
 import type { RouteModule } from './app.js';
 import type { AppContext } from './context.js';
 import { errorBody, syncBody } from './envelope.js';
+import { queryOf } from './query.js';
 import { API_EXTENSIONS } from './routes/server.js';
 
 /** What emitting a security event needs: the publish path, and a log for when publishing fails. */
@@ -51,13 +53,7 @@ export function pathOf(url: string | undefined): string {
 }
 
 function projectOf(url: string | undefined): string {
-  const q = (url ?? '').indexOf('?');
-  if (q === -1) return '';
-  try {
-    return new URLSearchParams((url as string).slice(q + 1)).get('project') ?? '';
-  } catch {
-    return '';
-  }
+  return queryOf(url).get('project') ?? '';
 }
 
 /** The request-scoped facts of a security event, from the raw request and the identity it resolved to. */

@@ -14,7 +14,7 @@ import { CLOSE_CODES, type Frame, type Hub, type ListenerSink, type ResumePoint 
 import type { Logger } from '../service/log.js';
 import type { RouteModule } from './app.js';
 import { errorBody } from './envelope.js';
-import { queryOf } from './routes/events.js';
+import { queryOf } from './query.js';
 
 export const EVENTS_PATH = '/1.0/events';
 /** LXD's live stream defaults to the `default` project (events with no project reach every listener anyway). */
@@ -271,7 +271,7 @@ export class EventStream {
  */
 export const eventsStreamRoute: RouteModule = (app, ctx) => {
   app.get(EVENTS_PATH, async (req, reply) => {
-    parseStreamRequest(queryOf(req), req.identity, ctx.now?.() ?? Date.now());
+    parseStreamRequest(queryOf(req.raw.url), req.identity, ctx.now?.() ?? Date.now());
     return reply
       .code(400)
       .header('Sec-WebSocket-Version', '13')

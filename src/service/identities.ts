@@ -3,11 +3,13 @@
  * tokens (persisted in the store's state table, secrets only as hashes), and the resolver that maps a request to an
  * Identity. Reads are served from memory so that resolving a request never waits on the store.
  */
+
 import { createHash, randomBytes, scrypt, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { HeraldError, NotFoundError } from '../core/errors.js';
+import { certificateFingerprint } from '../core/fingerprint.js';
 import {
   ENTITLEMENTS,
   type Entitlement,
@@ -184,7 +186,7 @@ export function peerFingerprint(socket: unknown): string | undefined {
   let fp = fingerprints.get(socket);
   if (fp === undefined) {
     const raw = socket.getPeerCertificate(false)?.raw;
-    fp = raw && raw.length > 0 ? sha256(raw) : null;
+    fp = raw && raw.length > 0 ? certificateFingerprint(raw) : null;
     fingerprints.set(socket, fp);
   }
   return fp ?? undefined;

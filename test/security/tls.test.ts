@@ -348,7 +348,9 @@ describe('bearer tokens', () => {
     try {
       const rows = db.prepare('SELECT key, value FROM state').all() as Array<{ key: string; value: string }>;
       expect(rows.some((r) => r.key === `auth.token.${made.id}`)).toBe(true);
-      const secret = made.token.split('_')[2] as string;
+      // everything after `herald_<id>_`: base64url secrets may themselves contain '_'
+      const secret = made.token.slice('herald_'.length + 17);
+      expect(secret).toHaveLength(43);
       for (const r of rows) expect(r.value).not.toContain(secret);
       for (const r of rows) expect(r.value).not.toContain('secret123');
     } finally {

@@ -1,5 +1,6 @@
 /** @module POST /1.0/events (publish) and GET /1.0/events/history (keyset-paged history). */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+import type { FastifyInstance } from 'fastify';
 import { ALL_SCOPE, parseFilter, restrictTypes } from '../../core/filter.js';
 import { parsePage } from '../../core/page.js';
 import { canPublish, canView, visibleTypes } from '../../core/permissions.js';
@@ -9,11 +10,7 @@ import { authzFail, pageVisible, projectUrl } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { sendSyncRaw } from '../envelope.js';
 import { assertBatchSize, parseLimitedJson } from '../limits.js';
-
-export function queryOf(req: FastifyRequest): URLSearchParams {
-  const q = req.raw.url?.indexOf('?') ?? -1;
-  return new URLSearchParams(q >= 0 ? (req.raw.url as string).slice(q + 1) : '');
-}
+import { queryOf } from '../query.js';
 
 const HISTORY_PATH = '/1.0/events/history';
 
@@ -35,7 +32,7 @@ export function eventsRoutes(app: FastifyInstance, ctx: AppContext): void {
   });
 
   app.get(HISTORY_PATH, async (req, reply) => {
-    const params = queryOf(req);
+    const params = queryOf(req.raw.url);
     const now = ctx.now?.() ?? Date.now();
     let filter = parseFilter(params, { now, defaultScope: ALL_SCOPE });
     const page = parsePage(params);

@@ -3,6 +3,7 @@
  * (called by `lxc remote add` because herald lists the `projects` extension), and the event types an `lxc` client is
  * sent when it asks for none.
  */
+
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -11,6 +12,7 @@ import type { EventType } from '../../core/event.js';
 import { type Identity, visibleTypes } from '../../core/permissions.js';
 import type { RouteModule } from '../app.js';
 import { syncBody } from '../envelope.js';
+import { queryOf, wantsRecursion } from '../query.js';
 
 /**
  * The projects an identity works in. herald keeps no project registry (events name their project), so an admin is
@@ -30,8 +32,7 @@ function projectView(name: string): Record<string, unknown> {
 export const lxdCompatRoutes: RouteModule = (app: FastifyInstance): void => {
   app.get('/1.0/projects', async (req: FastifyRequest) => {
     const names = projectNames(req.identity);
-    const recursion = new URLSearchParams(req.url.split('?')[1] ?? '').get('recursion');
-    if (recursion && recursion !== '0') return syncBody(names.map(projectView));
+    if (wantsRecursion(req.url)) return syncBody(names.map(projectView));
     return syncBody(names.map((n) => `/1.0/projects/${encodeURIComponent(n)}`));
   });
   app.get('/1.0/projects/:name', async (req: FastifyRequest) => {
@@ -66,7 +67,7 @@ export function withLxcDefaultTypes(
   return (req, socket, head) => {
     const url = req.url ?? '/';
     if (isLxdGoClient(req) && url.split('?')[0] === '/1.0/events') {
-      const params = new URLSearchParams(url.split('?')[1] ?? '');
+      const params = queryOf(url);
       if (!params.has('type')) {
         const types = visibleTypes(identify(req), LXC_DEFAULT_TYPES);
         if (types.length > 0) req.url = `${url}${url.includes('?') ? '&' : '?'}type=${types.join(',')}`;

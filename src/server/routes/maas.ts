@@ -21,7 +21,7 @@ import { forbidden, MaasKeys } from '../../service/maas-keys.js';
 import { parseJsonBody } from '../body.js';
 import type { AppContext } from '../context.js';
 import { syncBody } from '../envelope.js';
-import { queryOf } from './events.js';
+import { queryOf } from '../query.js';
 
 /**
  * MAAS clients compare this with the hash cached in their profile and warn when it changes, so it is a digest of a
@@ -81,7 +81,7 @@ export function maasRoutes(app: FastifyInstance, ctx: AppContext): void {
     url: MAAS_EVENTS_PATH,
     handler: async (req, reply) => {
       reply.header('X-MAAS-API-Hash', MAAS_API_HASH);
-      const query = queryOf(req);
+      const query = queryOf(req.raw.url);
       const form = formOf(req);
       try {
         // Authentication comes before dispatch in piston, so an unauthenticated caller learns nothing about the API.

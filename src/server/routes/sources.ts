@@ -2,11 +2,13 @@
  * @module `/1.0/sources`: the LXD servers herald keeps the event history of (admin only: every route here is outside
  * the restricted list in auth.ts). A source's status says whether its events are being received, and why not.
  */
+
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { SourceManager } from '../../sources/lxd/manager.js';
 import type { RouteModule } from '../app.js';
 import { syncBody } from '../envelope.js';
+import { wantsRecursion } from '../query.js';
 import { parseBody } from './trust.js';
 
 const addSchema = z.strictObject({
@@ -33,16 +35,11 @@ function nameParam(req: FastifyRequest): string {
   return (req.params as { name?: string }).name ?? '';
 }
 
-function recursive(req: FastifyRequest): boolean {
-  const r = new URLSearchParams(req.url.split('?')[1] ?? '').get('recursion');
-  return r !== null && r !== '0';
-}
-
 export function sourcesRoutes(manager: SourceManager): RouteModule {
   return (app: FastifyInstance): void => {
     app.get('/1.0/sources', async (req) => {
       const all = manager.list();
-      return syncBody(recursive(req) ? all : all.map((s) => `/1.0/sources/${encodeURIComponent(s.name)}`));
+      return syncBody(wantsRecursion(req.url) ? all : all.map((s) => `/1.0/sources/${encodeURIComponent(s.name)}`));
     });
 
     app.get('/1.0/sources/:name', async (req) => {

@@ -2,6 +2,7 @@
  * @module The trust store over LXD 5.0.2's API: POST /1.0/certificates (trust password, join token, or an admin
  * adding a certificate), GET/PUT/PATCH/DELETE /1.0/certificates/<fingerprint>, and herald's trust password route.
  */
+
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -14,6 +15,7 @@ import { type Auth, authzFail } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { syncBody } from '../envelope.js';
 import { parseLimitedJson } from '../limits.js';
+import { wantsRecursion } from '../query.js';
 
 const list = z.array(z.string()).nullish();
 
@@ -241,8 +243,7 @@ export function trustRoutes(auth: Auth): RouteModule {
       const id = req.identity;
       // Restricted identities see only themselves, as in LXD.
       const certs = ids.certificates().filter((c) => id.kind === 'admin' || isSelf(id, c.fingerprint));
-      const recursion = new URLSearchParams(req.url.split('?')[1] ?? '').get('recursion');
-      if (recursion && recursion !== '0') return syncBody(certs.map(certificateView));
+      if (wantsRecursion(req.url)) return syncBody(certs.map(certificateView));
       return syncBody(certs.map((c) => `/1.0/certificates/${c.fingerprint}`));
     });
 

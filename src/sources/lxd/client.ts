@@ -2,12 +2,13 @@
  * @module A small client for an LXD server's API, as `lxc` talks to it: over its unix socket, or over HTTPS with a
  * client certificate and the server certificate pinned (LXD's certificates are self-signed, so no CA can vouch).
  */
-import { createHash, X509Certificate } from 'node:crypto';
+
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
 import { WebSocket } from 'ws';
+import { certificateFingerprint, pemFingerprint } from '../../core/fingerprint.js';
 import { VERSION } from '../../version.js';
 
 /** Where an LXD server listens: its unix socket, or an HTTPS address (port 8443 unless given, as lxc). */
@@ -70,14 +71,10 @@ export class LxdError extends Error {
 const USER_AGENT = `herald/${VERSION} (LXD source)`;
 const REQUEST_TIMEOUT_MS = 10_000;
 
-export function sha256Fingerprint(pem: string): string {
-  return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
-}
-
 /** TLS options that accept exactly the pinned certificate, whatever name or address it was reached by. */
 function pinnedTls(creds: LxdCredentials): Record<string, unknown> {
   if (!creds.serverCert) throw new LxdError('the LXD server certificate is not pinned');
-  const want = sha256Fingerprint(creds.serverCert);
+  const want = pemFingerprint(creds.serverCert);
   return {
     cert: creds.cert,
     key: creds.key,
@@ -85,7 +82,7 @@ function pinnedTls(creds: LxdCredentials): Record<string, unknown> {
     // the name too, but a pinned self-signed certificate already identifies the server).
     ca: creds.serverCert,
     checkServerIdentity: (_host: string, peer: PeerCertificate) => {
-      const got = createHash('sha256').update(peer.raw).digest('hex');
+      const got = certificateFingerprint(peer.raw);
       return got === want
         ? undefined
         : new Error(`LXD server certificate changed: expected fingerprint ${want}, got ${got}`);

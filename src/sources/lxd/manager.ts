@@ -3,11 +3,13 @@
  * store's state table (`source.<name>`, with its counters under `source-stats.<name>`); a client key lives beside the
  * server key in the data directory (`sources/<name>.key`, 0600), never in the database or in an API answer.
  */
+
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { HeraldError, NotFoundError } from '../../core/errors.js';
+import { pemFingerprint } from '../../core/fingerprint.js';
 import type { EventStore } from '../../core/store.js';
 import { createSelfSignedCertificate } from '../../runtime/tls-listener.js';
 import type { Logger } from '../../service/log.js';
@@ -22,7 +24,6 @@ import {
   type LxdEndpoint,
   type LxdServerInfo,
   parseLxdUrl,
-  sha256Fingerprint,
 } from './client.js';
 import { type BackoffOptions, emptyCounters, LxdSource, type SourceCounters, type SourceStatus } from './source.js';
 
@@ -304,7 +305,7 @@ export class SourceManager {
     }
     if (!input.accept_certificate) {
       throw bad(
-        `the LXD server's certificate is not pinned yet (fingerprint ${sha256Fingerprint(pem)}): ` +
+        `the LXD server's certificate is not pinned yet (fingerprint ${pemFingerprint(pem)}): ` +
           'check it and add --accept-certificate, or give it with --server-cert FILE',
       );
     }

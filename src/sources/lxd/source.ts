@@ -3,7 +3,9 @@
  * unchanged through the one publish path, reconnect with backoff, and record each gap (disconnect, reconnect, stop) as
  * a `logging` event, so that history shows where LXD's events were not being received rather than hiding it.
  */
+
 import type { WebSocket } from 'ws';
+import { pemFingerprint } from '../../core/fingerprint.js';
 import type { Logger } from '../../service/log.js';
 import type { Publisher } from '../../service/publisher.js';
 import {
@@ -13,7 +15,6 @@ import {
   type LxdEndpoint,
   type LxdServerInfo,
   openEvents,
-  sha256Fingerprint,
 } from './client.js';
 import { ingestLxdFrame } from './ingest.js';
 
@@ -160,7 +161,7 @@ export class LxdSource {
     this.url = formatLxdUrl(config.endpoint);
     this.counters = counters;
     this.backoff = { ...BACKOFF_DEFAULTS, ...deps.backoff };
-    this.clientFingerprint = config.creds.cert ? sha256Fingerprint(config.creds.cert) : null;
+    this.clientFingerprint = config.creds.cert ? pemFingerprint(config.creds.cert) : null;
   }
 
   /** Start connecting; resolves after the first attempt (connected or failed), never rejects. */

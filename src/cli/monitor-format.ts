@@ -174,21 +174,18 @@ export function goYaml(v: unknown): string {
 // ---------------------------------------------------------------------------------------------------------------
 // pretty (logrus)
 
-export const LOGRUS_LEVEL_NAMES = LOGRUS_LEVELS;
-export type LogrusLevelName = LogrusLevel;
-
 /** logrus.ParseLevel, plus the log15 spellings older LXD servers sent. */
-export function parseLogrusLevel(value: string): LogrusLevelName | undefined {
+export function parseLogrusLevel(value: string): LogrusLevel | undefined {
   const v = value.toLowerCase();
-  const alias: Record<string, LogrusLevelName> = { warn: 'warning', dbug: 'debug', eror: 'error', crit: 'fatal' };
+  const alias: Record<string, LogrusLevel> = { warn: 'warning', dbug: 'debug', eror: 'error', crit: 'fatal' };
   if (alias[v]) return alias[v];
-  return (LOGRUS_LEVEL_NAMES as readonly string[]).includes(v) ? (v as LogrusLevelName) : undefined;
+  return (LOGRUS_LEVELS as readonly string[]).includes(v) ? (v as LogrusLevel) : undefined;
 }
 
 /** What `api.Event.ToLogging()` makes of an event: one log record. */
 export interface LogRecord {
   readonly timestamp: string;
-  readonly level: LogrusLevelName;
+  readonly level: LogrusLevel;
   readonly msg: string;
   readonly ctx: ReadonlyArray<readonly [string, unknown]>;
 }
@@ -213,7 +210,7 @@ const STATUS_NAMES: Record<number, string> = {
   401: 'Cancelled',
 };
 
-const MAAS_LOGRUS: Record<string, LogrusLevelName> = {
+const MAAS_LOGRUS: Record<string, LogrusLevel> = {
   AUDIT: 'info',
   DEBUG: 'debug',
   INFO: 'info',
@@ -298,7 +295,7 @@ export function toLogRecord(e: WireEvent): LogRecord {
   }
 }
 
-const LEVEL_COLOR: Record<LogrusLevelName, number> = {
+const LEVEL_COLOR: Record<LogrusLevel, number> = {
   panic: 31,
   fatal: 31,
   error: 31,
@@ -343,7 +340,7 @@ export interface FormatOptions {
   /** pretty only: colored output, as logrus does on a terminal */
   readonly tty?: boolean;
   /** pretty only: drop records more verbose than this (lxc's default shows debug and above) */
-  readonly logLevel?: LogrusLevelName;
+  readonly logLevel?: LogrusLevel;
 }
 
 /** One event as lxc monitor prints it ('' when --loglevel filters it out). */
@@ -355,8 +352,8 @@ export function formatEvent(e: WireEvent, opts: FormatOptions): string {
       return `${goYaml(lxcEnvelope(e))}\n\n`;
     case 'pretty': {
       const r = toLogRecord(e);
-      const max = LOGRUS_LEVEL_NAMES.indexOf(opts.logLevel ?? 'debug');
-      if (LOGRUS_LEVEL_NAMES.indexOf(r.level) > max) return '';
+      const max = LOGRUS_LEVELS.indexOf(opts.logLevel ?? 'debug');
+      if (LOGRUS_LEVELS.indexOf(r.level) > max) return '';
       return renderLogrus(r, opts.tty ?? false);
     }
   }

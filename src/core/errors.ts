@@ -81,12 +81,6 @@ export class ForbiddenError extends HeraldError {
   }
 }
 
-export class GoneError extends HeraldError {
-  constructor(message: string, details?: Record<string, unknown>) {
-    super('HERALD_ERR_GONE', message, details);
-  }
-}
-
 export class TooLargeError extends HeraldError {
   constructor(message: string) {
     super('HERALD_ERR_TOO_LARGE', message);

@@ -51,11 +51,3 @@ export function parseLevelFilter(value: string): { audit: true } | { min: number
       return undefined;
   }
 }
-
-export function severityName(n: number): SeverityName {
-  if (n >= 50) return 'critical';
-  if (n >= 40) return 'error';
-  if (n >= 30) return 'warning';
-  if (n >= 20) return 'info';
-  return 'debug';
-}

@@ -78,14 +78,6 @@ export function nowStamp(): { text: string; ms: number } {
   return { text: `${lastSecondText}.${String(micros % 1_000_000).padStart(6, '0')}Z`, ms: Math.floor(micros / 1000) };
 }
 
-/**
- * The server's time as RFC3339 with microseconds in UTC. Microseconds come from the monotonic clock added to the wall
- * clock at start, and never repeat, so events stamped in one batch keep their order in time as well as in id.
- */
-export function nowRfc3339(): string {
-  return nowStamp().text;
-}
-
 /** Nanoseconds since the epoch, as a decimal string, for an RFC3339 timestamp (keeps all nine fraction digits). */
 export function rfc3339ToNanos(value: string): bigint | undefined {
   const ms = parseRfc3339(value);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ALL_SCOPE, matches, parseFilter, parseTypes } from '../../src/core/filter.js';
 import { parseLevelFilter } from '../../src/core/levels.js';
 import { prepareOne } from '../../src/core/prepare.js';
-import { nowRfc3339, parseDuration, parseRfc3339, rfc3339ToNanos } from '../../src/core/time.js';
+import { nowStamp, parseDuration, parseRfc3339, rfc3339ToNanos } from '../../src/core/time.js';
 import { SAMPLES } from '../support/herald.js';
 
 describe('time', () => {
@@ -33,8 +33,8 @@ describe('time', () => {
     expect(parseDuration('m')).toBeUndefined();
   });
   it('stamps strictly increasing server times', () => {
-    const a = nowRfc3339();
-    const b = nowRfc3339();
+    const a = nowStamp().text;
+    const b = nowStamp().text;
     expect(b > a).toBe(true);
     expect(parseRfc3339(a)).toBeDefined();
   });

@@ -3,12 +3,14 @@
  * each prints exactly the events herald holds (that its filters select), rendered as lxc renders LXD's own events, and
  * none errors on what herald sends or on herald's pings (here every 200 ms).
  */
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parse } from 'yaml';
-import { formatEvent, type LogrusLevelName, lxcEnvelope, type MonitorFormat } from '../../src/cli/monitor-format.js';
+import { formatEvent, lxcEnvelope, type MonitorFormat } from '../../src/cli/monitor-format.js';
+import type { LogrusLevel } from '../../src/core/levels.js';
 import { LXC_DEFAULT_TYPES } from '../../src/server/routes/lxd-compat.js';
 import { CORPUS } from './corpus.js';
 import {
@@ -25,7 +27,7 @@ import {
 interface Mode {
   readonly args: readonly string[];
   readonly format: MonitorFormat;
-  readonly logLevel?: LogrusLevelName;
+  readonly logLevel?: LogrusLevel;
   /** lxc's own --type filter (client side) */
   readonly types?: readonly string[];
   /** undefined: the remote's project (default); '*': all projects */

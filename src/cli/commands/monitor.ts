@@ -1,12 +1,13 @@
 /** @module `herald monitor`: print live events as `lxc monitor` does, reconnecting and resuming after the last one. */
+
 import type { Command } from 'commander';
 import WebSocket from 'ws';
+import type { LogrusLevel } from '../../core/levels.js';
 import { paths } from '../../runtime/paths.js';
 import { CLOSE_CODES } from '../../service/hub.js';
 import { CliError, unixClient } from '../client.js';
 import {
   formatEvent,
-  type LogrusLevelName,
   MONITOR_FORMATS,
   type MonitorFormat,
   parseLogrusLevel,
@@ -29,7 +30,7 @@ interface MonitorOpts {
 export interface MonitorSettings {
   readonly dir: string;
   readonly format: MonitorFormat;
-  readonly logLevel?: LogrusLevelName;
+  readonly logLevel?: LogrusLevel;
   /** the query without `since` */
   readonly query: URLSearchParams;
   readonly since?: string;
@@ -44,7 +45,7 @@ export interface MonitorSettings {
 export function monitorSettings(o: MonitorOpts, dir: string): Omit<MonitorSettings, 'tty' | 'out' | 'err'> {
   const format = (o.pretty ? 'pretty' : o.format) as MonitorFormat;
   if (!MONITOR_FORMATS.includes(format)) throw new CliError(`Invalid format: ${o.format}`);
-  let logLevel: LogrusLevelName | undefined;
+  let logLevel: LogrusLevel | undefined;
   if (o.loglevel !== undefined) {
     if (format !== 'pretty') throw new CliError('Log level filtering can only be used with pretty formatting');
     logLevel = parseLogrusLevel(o.loglevel);

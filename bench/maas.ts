@@ -10,7 +10,7 @@ import { type PreparedEvent, prepareBatch } from '../src/core/prepare.js';
 import { rng } from '../src/demo/generator.js';
 import { startHerald } from '../src/runtime/herald.js';
 import { Logger } from '../src/service/log.js';
-import { whereFor } from '../src/stores/sqlite/query.js';
+import { drivingKeys } from '../src/stores/sqlite/query.js';
 import { BENCH_DIR, buildBenchStore } from './fixtures.js';
 import { type BenchRow, type BenchTable, fmt, percentile } from './harness.js';
 
@@ -201,13 +201,10 @@ export async function runMaasBench(opts: MaasBenchOptions = {}): Promise<BenchTa
           ok: p99 <= 5,
         });
       }
-      const w = whereFor(page.filter, query.nodes);
-      const plan = herald.store.db
-        .prepare(`EXPLAIN QUERY PLAN SELECT * FROM events WHERE ${w.sql} AND id < ? ORDER BY id DESC LIMIT ?`)
-        .all(...w.params, before ?? 0, 100)
-        .map((r) => (r as { detail: string }).detail)
-        .join('; ');
-      notes.push(`\`${q}\` plan: ${plan}.`);
+      const keys = drivingKeys(page.filter);
+      notes.push(
+        `\`${q}\` reads posting list${keys && keys.length > 1 ? 's' : ''} ${keys ? keys.map((k) => `\`${k}\``).join(', ') : '(none: scans by id)'}.`,
+      );
     }
   } finally {
     await herald.close();

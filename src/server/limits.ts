@@ -7,7 +7,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { BadJsonError, HeraldError, TooLargeError } from '../core/errors.js';
 import { MAX_EVENT_BYTES } from '../core/event.js';
-import { parseJsonBody } from './body.js';
+import { jsonBodyText } from './body.js';
 import { errorBody } from './envelope.js';
 
 export interface Limits {
@@ -138,11 +138,21 @@ function checkString(s: string): void {
   }
 }
 
+function checkKey(key: string, value: unknown): void {
+  checkString(key);
+  // The prototype-pollution keys: harmless in JSON.parse's own output, dangerous to any later merge or spread.
+  if (
+    key === '__proto__' ||
+    (key === 'constructor' && value !== null && typeof value === 'object' && 'prototype' in value)
+  )
+    throw new BadJsonError('Object contains forbidden prototype property');
+}
+
 /**
  * Refuse parsed JSON that is valid but hostile: nesting deeper than `jsonDepth` (it would overflow the stack of every
  * later encoder), numbers outside the double range (JSON.parse turns 1e999 into Infinity, which encodes as null),
- * NUL characters and unpaired surrogates in strings or keys (they corrupt C-string and UTF-8 consumers downstream).
- * Iterative, so a hostile depth cannot overflow the stack here either.
+ * NUL characters and unpaired surrogates in strings or keys (they corrupt C-string and UTF-8 consumers downstream),
+ * and prototype-pollution keys. Iterative, so a hostile depth cannot overflow the stack here either.
  */
 export function inspectJson(root: unknown, limits: Limits = LIMITS): void {
   const values: unknown[] = [root];
@@ -162,8 +172,9 @@ export function inspectJson(root: unknown, limits: Limits = LIMITS): void {
         }
       } else {
         for (const k of Object.keys(v)) {
-          checkString(k);
-          values.push((v as Record<string, unknown>)[k]);
+          const child = (v as Record<string, unknown>)[k];
+          checkKey(k, child);
+          values.push(child);
           depths.push(depth + 1);
         }
       }
@@ -171,9 +182,15 @@ export function inspectJson(root: unknown, limits: Limits = LIMITS): void {
   }
 }
 
-/** A JSON request body, parsed (body.ts: content type, UTF-8, prototype keys) and inspected against the limits. */
+/** A JSON request body: content type and UTF-8 checked (body.ts), parsed, and inspected against the limits. */
 export function parseLimitedJson(body: unknown, contentType: string | undefined, limits: Limits = LIMITS): unknown {
-  const value = parseJsonBody(body, contentType);
+  const text = jsonBodyText(body, contentType);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new BadJsonError(err instanceof RangeError ? 'nested too deeply' : (err as Error).message);
+  }
   inspectJson(value, limits);
   return value;
 }

@@ -11,6 +11,7 @@ import {
   yamlV2NonString,
 } from '../../src/cli/monitor-format.js';
 import { goFloat, goJson, goQuote, goSprint } from '../../src/core/go-format.js';
+import { SAMPLES } from '../support/herald.js';
 
 // Frames as herald sends them (LXD key order, id last), carrying events the real LXD emitted.
 const projectRenamed: WireEvent = {
@@ -270,18 +271,7 @@ describe('pretty (logrus text)', () => {
   });
 
   it('renders security and maas events sensibly, and refuses types lxc does not know', () => {
-    const security: WireEvent = {
-      type: 'security',
-      timestamp: '2026-01-01T00:00:00Z',
-      metadata: {
-        name: 'authn_login_fail:tls',
-        level: 'warning',
-        description: 'TLS authentication failure',
-        request_path: '/1.0/instances',
-        request_method: 'GET',
-        requestor: { username: '', protocol: 'tls', address: '203.0.113.9', user_agent: 'curl/8' },
-      },
-    };
+    const security = { ...SAMPLES.security, timestamp: '2026-01-01T00:00:00Z' } as WireEvent;
     expect(formatEvent(security, { format: 'pretty' })).toBe(
       'time="2026-01-01T00:00:00Z" level=warning msg="TLS authentication failure" name="authn_login_fail:tls" request_method=GET request_path=/1.0/instances requestor="tls/ (203.0.113.9)"\n',
     );

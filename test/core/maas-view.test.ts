@@ -19,7 +19,7 @@ import {
   renderMaasBody,
   toMaasEvent,
 } from '../../src/core/maas-view.js';
-import { type PreparedEvent, prepareOne } from '../../src/core/prepare.js';
+import { type PreparedEvent, prepareOne, type ValidatedEvent } from '../../src/core/prepare.js';
 import { SAMPLES } from '../support/herald.js';
 
 const P = (q: string) => new URLSearchParams(q);
@@ -348,7 +348,7 @@ describe('§1.7 errors and parameters', () => {
 function prepared(raw: unknown, timestamp = '2022-04-25T21:51:23.123456Z'): { event: HeraldEvent; p: PreparedEvent } {
   const r = prepareOne(raw, 0, { location: 'none' });
   if (Array.isArray(r)) throw new Error(JSON.stringify(r));
-  const withTime = prepareOne({ ...(raw as object), timestamp }, 0, { location: 'none' }) as PreparedEvent;
+  const withTime = prepareOne({ ...(raw as object), timestamp }, 0, { location: 'none' }) as ValidatedEvent;
   return { event: { ...withTime.event, id: 42 } as HeraldEvent, p: withTime };
 }
 

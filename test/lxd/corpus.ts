@@ -1,4 +1,5 @@
 /** @module Events of every type with the content that trips renderers: quoting, numbers, offsets, unicode, projects. */
+import { SAMPLES } from '../support/herald.js';
 
 export const CORPUS: readonly Record<string, unknown>[] = [
   {
@@ -143,17 +144,7 @@ export const CORPUS: readonly Record<string, unknown>[] = [
   },
   // Types lxc 5.0.2 cannot render (ovn, security) and herald's own `maas`: never sent to lxc unless asked by name.
   { type: 'ovn', metadata: { message: 'connected', level: 'info', context: { module: 'reconnect', sequence: '1' } } },
-  {
-    type: 'security',
-    metadata: {
-      name: 'authn_login_fail:tls',
-      level: 'warning',
-      description: 'TLS authentication failure',
-      request_path: '/1.0/instances',
-      request_method: 'GET',
-      requestor: { username: '', protocol: 'tls', address: '203.0.113.9', user_agent: 'curl/8' },
-    },
-  },
+  SAMPLES.security,
   {
     type: 'maas',
     metadata: { event_type: 'NODE', node: 'e86c7h', hostname: 'valued-moth', username: 'admin', description: 'x' },

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HeraldOptions } from '../../src/runtime/herald.js';
 import { startTestHerald, type TestHerald } from '../support/herald.js';
+import { type RunResult, run } from '../support/run-cli.js';
 
 export const PYTHON = '/usr/bin/python3';
 export const PYLXD_SCRIPT = fileURLToPath(new URL('./pylxd_events.py', import.meta.url));
@@ -35,40 +36,6 @@ export function requireBinaries(which: { lxc?: boolean; lxd?: boolean; pylxd?: b
       `missing system binaries: ${missing.join(', ')}; run scripts/install-system-deps.sh as root (.ci/run does)`,
     );
   }
-}
-
-export interface RunResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Run a command to completion (bounded by a timeout, after which it is killed by PID). */
-export function run(
-  cmd: string,
-  args: readonly string[],
-  opts: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
-): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const timer = setTimeout(() => {
-      if (child.pid) process.kill(child.pid, 'SIGKILL');
-    }, opts.timeoutMs ?? 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(opts.input ?? '');
-  });
 }
 
 /** A long-running process whose output is collected; stopped by PID. */

@@ -4,9 +4,9 @@ import { ForbiddenError, HeraldError } from '../../core/errors.js';
 import type { Identity } from '../../core/permissions.js';
 import type { ConfigService } from '../../service/config.js';
 import type { RouteModule } from '../app.js';
-import { parseJsonBody } from '../body.js';
 import type { AppContext } from '../context.js';
 import { syncBody } from '../envelope.js';
+import { parseLimitedJson } from '../limits.js';
 
 /** The configuration service each app serves, for `GET /1.0` (registered by `configRoutes`). */
 const services = new WeakMap<FastifyInstance, ConfigService>();
@@ -45,7 +45,7 @@ export function configRoutes(config: ConfigService): RouteModule {
 
     const update = (replace: boolean) => async (req: FastifyRequest) => {
       if (req.identity.kind !== 'admin') throw new ForbiddenError();
-      const values = configOf(parseJsonBody(req.body, req.headers['content-type']), replace);
+      const values = configOf(parseLimitedJson(req.body, req.headers['content-type']), replace);
       if (replace) await config.replace(values);
       else await config.patch(values);
       const id = req.identity;

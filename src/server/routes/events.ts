@@ -22,8 +22,8 @@ export function eventsRoutes(app: FastifyInstance, ctx: AppContext): void {
     const prepared = prepareBatch(raw, ctx.publisher.options);
     if (req.identity.kind !== 'admin') {
       for (const e of prepared) {
-        if (!canPublish(req.identity, e.event.project)) {
-          throw await authzFail(ctx, req, 'can_publish', projectUrl(e.event.project));
+        if (!canPublish(req.identity, e.fields.project)) {
+          throw await authzFail(ctx, req, 'can_publish', projectUrl(e.fields.project));
         }
       }
     }

@@ -18,9 +18,9 @@ import {
 } from '../../core/maas-view.js';
 import { canView, type Identity } from '../../core/permissions.js';
 import { forbidden, MaasKeys } from '../../service/maas-keys.js';
-import { parseJsonBody } from '../body.js';
 import type { AppContext } from '../context.js';
 import { syncBody } from '../envelope.js';
+import { parseLimitedJson } from '../limits.js';
 import { queryOf } from '../query.js';
 
 /**
@@ -122,7 +122,7 @@ export function maasRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post('/1.0/maas/keys', async (req) => {
     requireAdmin(req);
-    const body = parseJsonBody(req.body, req.headers['content-type']) as { username?: unknown } | null;
+    const body = parseLimitedJson(req.body, req.headers['content-type']) as { username?: unknown } | null;
     const username = body && typeof body === 'object' ? body.username : undefined;
     if (typeof username !== 'string') throw new HeraldError('HERALD_ERR_BAD_REQUEST', 'username is required');
     const { key, record } = await keys.create(username, now());

@@ -2,7 +2,7 @@
 import type { FieldIssue } from '../../core/errors.js';
 import { MAX_EVENT_BYTES } from '../../core/event.js';
 import { deriveFields } from '../../core/fields.js';
-import { encodeEnvelope, type PreparedEvent, prepareOne } from '../../core/prepare.js';
+import { encodeEnvelope, prepareOne, type ValidatedEvent } from '../../core/prepare.js';
 
 /**
  * What ingesting one frame gave:
@@ -12,7 +12,7 @@ import { encodeEnvelope, type PreparedEvent, prepareOne } from '../../core/prepa
  *   schemas refuse, over the size limit). The caller records that as a `logging` event, so the gap is visible.
  */
 export type IngestResult =
-  | { readonly kind: 'stored'; readonly prepared: PreparedEvent; readonly unknown?: string }
+  | { readonly kind: 'stored'; readonly prepared: ValidatedEvent; readonly unknown?: string }
   | { readonly kind: 'rejected'; readonly type: string; readonly timestamp: string; readonly reason: string };
 
 /**
@@ -66,7 +66,7 @@ export function ingestLxdFrame(data: string, maxEventBytes = MAX_EVENT_BYTES): I
     opts,
   );
   if (Array.isArray(probe)) return { kind: 'rejected', type, timestamp, reason: describe([...first, ...probe]) };
-  const event = { ...probe.event, metadata: { ...probe.event.metadata, [key]: real } } as PreparedEvent['event'];
+  const event = { ...probe.event, metadata: { ...probe.event.metadata, [key]: real } } as ValidatedEvent['event'];
   const body = encodeEnvelope(event);
   const size = Buffer.byteLength(body);
   if (size > maxEventBytes) {

@@ -2,6 +2,7 @@
 import { securityAction } from '../../core/catalogue/security.js';
 import type { EventFilter } from '../../core/filter.js';
 import type { NodeAttributeFilter } from '../../core/store.js';
+import { AUDIT_KEY, POSTING_PREFIX } from './postings.js';
 
 /** Whether an action filter value can match longer names: a security name or one of its ':'-prefixes. */
 function hasPrefixForm(action: string): boolean {
@@ -13,29 +14,31 @@ export interface Where {
   readonly params: unknown[];
 }
 
-function inList(column: string, values: readonly unknown[], params: unknown[], guard = ''): string {
+function inList(column: string, values: readonly unknown[], params: unknown[]): string {
   params.push(...values);
-  const cond = values.length === 1 ? `${column} = ?` : `${column} IN (${values.map(() => '?').join(',')})`;
-  return guard ? `${cond} AND ${guard}` : cond;
+  return values.length === 1 ? `${column} = ?` : `${column} IN (${values.map(() => '?').join(',')})`;
 }
 
-type Indexed = 'node' | 'hostname' | 'username' | 'action' | 'type' | 'audit';
+/** Most values an OR-list may have and still be read from posting lists (each value is a stream to merge). */
+const MAX_DRIVING_VALUES = 32;
 
 /**
- * The one index a page query should read. Without statistics SQLite's planner guesses, and a wrong guess (an index
- * over a common value, or an IN list it must then sort) turns a 1 ms page into seconds. So herald decides: the most
- * selective kind of equality wins, and only a single value keeps rows in id order. Every other indexed column is
- * written as `+column`, which SQLite never uses for an index. With no candidate the primary key is scanned backwards.
+ * The posting keys a query reads its candidate ids from (an OR of them), or undefined to scan the log by id. herald
+ * decides rather than SQLite, from the kind of filter: the most selective dimension present wins. A single type is
+ * worth reading (types are coarse, and a list of them covers most of the log, which a scan reads as fast).
  */
-function chooseIndex(filter: EventFilter): Indexed | undefined {
-  const single = (v: readonly unknown[] | undefined) => v !== undefined && v.length === 1;
-  if (single(filter.nodes)) return 'node';
-  if (single(filter.hostnames)) return 'hostname';
-  if (single(filter.usernames)) return 'username';
-  if (single(filter.actions) && !hasPrefixForm(filter.actions?.[0] as string)) return 'action';
-  if (single(filter.types)) return 'type';
-  if (filter.level && 'audit' in filter.level) return 'audit';
-  return undefined;
+export function drivingKeys(filter: EventFilter | undefined): string[] | undefined {
+  if (!filter) return undefined;
+  const keys = (prefix: string, values: readonly string[] | undefined) =>
+    values && values.length > 0 && values.length <= MAX_DRIVING_VALUES ? values.map((v) => prefix + v) : undefined;
+  return (
+    keys(POSTING_PREFIX.node, filter.nodes) ??
+    keys(POSTING_PREFIX.hostname, filter.hostnames) ??
+    keys(POSTING_PREFIX.username, filter.usernames) ??
+    keys(POSTING_PREFIX.action, filter.actions) ??
+    (filter.types?.length === 1 ? keys(POSTING_PREFIX.type, filter.types) : undefined) ??
+    (filter.level && 'audit' in filter.level ? [AUDIT_KEY] : undefined)
+  );
 }
 
 /** WHERE clause (without the keyword) for a filter; `1` when it selects everything. */
@@ -43,45 +46,38 @@ export function whereFor(filter: EventFilter | undefined, nodes?: NodeAttributeF
   const parts: string[] = [];
   const params: unknown[] = [];
   if (filter) {
-    const chosen = chooseIndex(filter);
-    const col = (c: Indexed) => (c === chosen ? c : `+${c}`);
     if (filter.types) {
       if (filter.types.length === 0) parts.push('0');
-      else parts.push(inList(col('type'), filter.types, params));
+      else parts.push(inList('type', filter.types, params));
     }
     if (filter.scope.kind === 'project') {
-      parts.push(`+project IN (?, '')`);
+      parts.push(`project IN (?, '')`);
       params.push(filter.scope.project);
     }
     if (filter.locations) parts.push(inList('location', filter.locations, params));
     if (filter.actions) {
       // Only security names have ':'-separated parts, so only they need the prefix range.
-      const a = col('action');
       const ors = filter.actions.map((v) => {
         if (!hasPrefixForm(v)) {
           params.push(v);
-          return `${a} = ?`;
+          return 'action = ?';
         }
         params.push(v, `${v}:`, `${v};`);
-        return `(${a} = ? OR (${a} >= ? AND ${a} < ?))`;
+        return '(action = ? OR (action >= ? AND action < ?))';
       });
       parts.push(`(${ors.join(' OR ')})`);
-      if (chosen === 'action') parts.push(`action != ''`);
     }
     if (filter.level) {
-      if ('audit' in filter.level) parts.push(`${col('audit')} = 1`);
+      if ('audit' in filter.level) parts.push('audit = 1');
       else {
         parts.push('severity >= ?');
         params.push(filter.level.min);
-        if (filter.level.excludeAudit) parts.push('+audit = 0');
+        if (filter.level.excludeAudit) parts.push('audit = 0');
       }
     }
-    const guard = (c: Indexed, g: string) => (c === chosen ? g : '');
-    if (filter.usernames)
-      parts.push(inList(col('username'), filter.usernames, params, guard('username', `username != ''`)));
-    if (filter.nodes) parts.push(inList(col('node'), filter.nodes, params, guard('node', 'node IS NOT NULL')));
-    if (filter.hostnames)
-      parts.push(inList(col('hostname'), filter.hostnames, params, guard('hostname', `hostname != ''`)));
+    if (filter.usernames) parts.push(inList('username', filter.usernames, params));
+    if (filter.nodes) parts.push(inList('node', filter.nodes, params));
+    if (filter.hostnames) parts.push(inList('hostname', filter.hostnames, params));
     if (filter.sinceMs !== undefined) {
       parts.push('time_ms >= ?');
       params.push(filter.sinceMs);

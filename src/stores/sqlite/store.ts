@@ -7,10 +7,11 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EventFields } from '../../core/fields.js';
 import type { EventFilter } from '../../core/filter.js';
-import { type PreparedEvent, withId } from '../../core/prepare.js';
+import { CommittedEvent, type PreparedEvent, withId } from '../../core/prepare.js';
 import type { EventStore, NodeAttributeFilter, PageRequest, RetentionPolicy, StoredEvent } from '../../core/store.js';
-import { whereFor } from './query.js';
-import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { mergeStreams, PostingBuilder, PostingReader } from './postings.js';
+import { drivingKeys, type Where, whereFor } from './query.js';
+import { DROP_V1_INDEXES, SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { COLUMNS, WriterThread } from './writer.js';
 
 interface Row {
@@ -36,6 +37,11 @@ interface Row {
 }
 
 const PRUNE_CHUNK = 5000;
+/** Candidate ids looked up per query when a page is read through posting lists. */
+const IDS_PER_LOOKUP = 128;
+const ID_SLOTS = new Array(IDS_PER_LOOKUP).fill('?').join(',');
+/** Candidates spread over less than this many ids each are read as a range of the log instead of one by one. */
+const DENSE_SPAN = 4;
 const SET_STATE = 'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
 
 function bindRow(params: unknown[], at: number, e: PreparedEvent): void {
@@ -60,30 +66,53 @@ function bindRow(params: unknown[], at: number, e: PreparedEvent): void {
   params[at + 17] = e.body;
 }
 
+/**
+ * An event read back from the log. Its wire JSON and facts are built on first use: a history page needs only the
+ * JSON, and every object a page does not allocate shortens the garbage collector's pauses, which set its p99.
+ */
+class StoredRow implements StoredEvent {
+  private wire: string | undefined;
+  private facts: EventFields | undefined;
+  constructor(private readonly r: Row) {}
+
+  get id(): number {
+    return this.r.id;
+  }
+
+  get json(): string {
+    if (this.wire === undefined) this.wire = withId(this.r.body, this.r.id);
+    return this.wire;
+  }
+
+  get fields(): EventFields {
+    if (this.facts === undefined) {
+      const r = this.r;
+      this.facts = {
+        type: r.type,
+        timeMs: r.time_ms,
+        project: r.project,
+        location: r.location,
+        action: r.action,
+        severity: r.severity,
+        audit: r.audit === 1,
+        username: r.username,
+        protocol: r.protocol,
+        node: r.node,
+        hostname: r.hostname,
+        zone: r.zone,
+        pool: r.pool,
+        domain: r.domain,
+        agentName: r.agent_name,
+        macs: r.macs ? r.macs.slice(1, -1).split(',') : [],
+        text: r.text,
+      };
+    }
+    return this.facts;
+  }
+}
+
 function fromRow(r: Row): StoredEvent {
-  return {
-    id: r.id,
-    json: withId(r.body, r.id),
-    fields: {
-      type: r.type,
-      timeMs: r.time_ms,
-      project: r.project,
-      location: r.location,
-      action: r.action,
-      severity: r.severity,
-      audit: r.audit === 1,
-      username: r.username,
-      protocol: r.protocol,
-      node: r.node,
-      hostname: r.hostname,
-      zone: r.zone,
-      pool: r.pool,
-      domain: r.domain,
-      agentName: r.agent_name,
-      macs: r.macs ? r.macs.slice(1, -1).split(',') : [],
-      text: r.text,
-    },
-  };
+  return new StoredRow(r);
 }
 
 export interface SqliteStoreOptions {
@@ -99,6 +128,7 @@ export class SqliteStore implements EventStore {
   private head: number;
   private readonly writer: WriterThread;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly postings: PostingReader;
 
   constructor(opts: SqliteStoreOptions) {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
@@ -106,12 +136,16 @@ export class SqliteStore implements EventStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.synchronous ?? 'full'}`);
     this.db.pragma('busy_timeout = 5000');
+    // Reads: a page touches ~100 rows spread over a large file; keep more of its pages than the 2 MiB default.
+    this.db.pragma('cache_size = -65536');
     this.db.exec(SCHEMA);
     const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version === 0) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    else if (version !== SCHEMA_VERSION) {
+    if (version === 1) this.migrateFrom1();
+    else if (version !== 0 && version !== SCHEMA_VERSION) {
       throw new Error(`database schema version ${version} is not supported (expected ${SCHEMA_VERSION})`);
     }
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.postings = new PostingReader(this.db);
     const seq = this.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).get() as
       | { seq: number }
       | undefined;
@@ -141,14 +175,19 @@ export class SqliteStore implements EventStore {
   async append(events: readonly PreparedEvent[]): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
     const flat: unknown[] = new Array(events.length * COLUMNS);
-    for (let i = 0; i < events.length; i++) bindRow(flat, i * COLUMNS, events[i] as PreparedEvent);
-    const last = await this.writer.append(flat, events.length);
+    const postings = new PostingBuilder();
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i] as PreparedEvent;
+      bindRow(flat, i * COLUMNS, e);
+      postings.add(e.fields, i);
+    }
+    const last = await this.writer.append(flat, events.length, postings.rows());
     // One writer connection appends a transaction's rows with consecutive AUTOINCREMENT ids ending at `last`.
     const first = last - events.length + 1;
     const out: StoredEvent[] = new Array(events.length);
     for (let k = 0; k < events.length; k++) {
       const e = events[k] as PreparedEvent;
-      out[k] = { id: first + k, json: withId(e.body, first + k), fields: e.fields };
+      out[k] = new CommittedEvent(first + k, e.body, e.fields);
     }
     this.head = last;
     return out;
@@ -160,22 +199,11 @@ export class SqliteStore implements EventStore {
 
   pageSync(req: PageRequest, nodes?: NodeAttributeFilter): StoredEvent[] {
     const w = whereFor(req.filter, nodes);
-    const params = [...w.params];
     if (req.after !== undefined) {
       // The oldest `limit` events after the cursor, returned newest first (as MAAS does).
-      params.push(req.after, req.limit);
-      const rows = this.statement(`SELECT * FROM events WHERE ${w.sql} AND id > ? ORDER BY id ASC LIMIT ?`).all(
-        ...params,
-      ) as Row[];
-      return rows.reverse().map(fromRow);
+      return this.select(w, req.filter, false, req.after, undefined, req.limit).reverse();
     }
-    let sql = `SELECT * FROM events WHERE ${w.sql}`;
-    if (req.before !== undefined) {
-      sql += ' AND id < ?';
-      params.push(req.before);
-    }
-    params.push(req.limit);
-    return (this.statement(`${sql} ORDER BY id DESC LIMIT ?`).all(...params) as Row[]).map(fromRow);
+    return this.select(w, req.filter, true, req.before, undefined, req.limit);
   }
 
   async readAfter(afterId: number, limit: number, filter?: EventFilter, untilId?: number): Promise<StoredEvent[]> {
@@ -183,15 +211,71 @@ export class SqliteStore implements EventStore {
   }
 
   readAfterSync(afterId: number, limit: number, filter?: EventFilter, untilId?: number): StoredEvent[] {
-    const w = whereFor(filter);
-    const params = [...w.params, afterId];
-    let sql = `SELECT * FROM events WHERE ${w.sql} AND id > ?`;
-    if (untilId !== undefined) {
-      sql += ' AND id <= ?';
-      params.push(untilId);
+    return this.select(whereFor(filter), filter, false, afterId, untilId, limit);
+  }
+
+  /**
+   * Up to `limit` events matching `w`, past the keyset cursor `from` (exclusive) in the given direction and no further
+   * than `to` (inclusive, ascending only). Read through posting lists when the filter has a dimension they serve,
+   * otherwise by scanning the log in id order.
+   */
+  private select(
+    w: Where,
+    filter: EventFilter | undefined,
+    descending: boolean,
+    from: number | undefined,
+    to: number | undefined,
+    limit: number,
+  ): StoredEvent[] {
+    const order = descending ? 'DESC' : 'ASC';
+    const keys = drivingKeys(filter);
+    if (!keys) {
+      const params = [...w.params];
+      let sql = `SELECT * FROM events WHERE ${w.sql}`;
+      if (from !== undefined) {
+        sql += descending ? ' AND id < ?' : ' AND id > ?';
+        params.push(from);
+      }
+      if (to !== undefined) {
+        sql += ' AND id <= ?';
+        params.push(to);
+      }
+      params.push(limit);
+      return (this.statement(`${sql} ORDER BY id ${order} LIMIT ?`).all(...params) as Row[]).map(fromRow);
     }
-    params.push(limit);
-    return (this.statement(`${sql} ORDER BY id ASC LIMIT ?`).all(...params) as Row[]).map(fromRow);
+    const lookup = this.statement(
+      `SELECT * FROM events WHERE id IN (${ID_SLOTS}) AND ${w.sql} ORDER BY id ${order} LIMIT ?`,
+    );
+    // A dense run of candidates is cheaper to read as an id range (rows are stored in id order) than id by id; the
+    // range holds exactly the candidates that match, because every match of the filter is listed under its key.
+    const range = this.statement(
+      `SELECT * FROM events WHERE id BETWEEN ? AND ? AND ${w.sql} ORDER BY id ${order} LIMIT ?`,
+    );
+    const streams = keys.map((k) =>
+      descending ? this.postings.descending(k, from) : this.postings.ascending(k, from, to),
+    );
+    const out: StoredEvent[] = [];
+    const slots: unknown[] = new Array(IDS_PER_LOOKUP + w.params.length + 1);
+    for (let i = 0; i < w.params.length; i++) slots[IDS_PER_LOOKUP + i] = w.params[i];
+    for (const block of mergeStreams(streams, descending)) {
+      for (let start = 0; start < block.length && out.length < limit; start += IDS_PER_LOOKUP) {
+        const n = Math.min(IDS_PER_LOOKUP, block.length - start);
+        const a = block[start] as number;
+        const b = block[start + n - 1] as number;
+        const want = limit - out.length;
+        let rows: Row[];
+        if (Math.abs(b - a) < DENSE_SPAN * n) {
+          rows = range.all(Math.min(a, b), Math.max(a, b), ...w.params, want) as Row[];
+        } else {
+          for (let i = 0; i < IDS_PER_LOOKUP; i++) slots[i] = i < n ? block[start + i] : -1;
+          slots[slots.length - 1] = want;
+          rows = lookup.all(...slots) as Row[];
+        }
+        for (const row of rows) out.push(fromRow(row));
+      }
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
   async headId(): Promise<number> {
@@ -236,6 +320,7 @@ export class SqliteStore implements EventStore {
     const prev = Number(this.getStateSync('retention.pruned_through') ?? 0);
     const [deleted] = await this.writer.run([
       ['DELETE FROM events WHERE id <= ?', [through]],
+      ['DELETE FROM postings WHERE last <= ?', [through]],
       [SET_STATE, ['retention.pruned_through', String(Math.max(prev, through))]],
     ]);
     return deleted ?? 0;
@@ -261,6 +346,24 @@ export class SqliteStore implements EventStore {
       `${prefix}\uffff`,
     ) as Array<{ key: string; value: string }>;
     return rows.map((r) => [r.key, r.value]);
+  }
+
+  /** Version 1 indexed with six secondary indexes: drop them and list the existing events in posting rows. */
+  private migrateFrom1(): void {
+    const rows = this.db.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 10000');
+    const insert = this.db.prepare('INSERT INTO postings (key, last, base, offs) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => {
+      this.db.exec(DROP_V1_INDEXES);
+      for (let after = 0; ; ) {
+        const chunk = (rows.all(after) as Row[]).map(fromRow);
+        const first = chunk[0];
+        if (!first) break;
+        const postings = new PostingBuilder();
+        for (const e of chunk) postings.add(e.fields, e.id - first.id);
+        for (const [key, last, offs] of postings.rows()) insert.run(key, first.id + last, first.id, Buffer.from(offs));
+        after = (chunk[chunk.length - 1] as StoredEvent).id;
+      }
+    })();
   }
 
   async close(): Promise<void> {

@@ -22,17 +22,24 @@ for (const p of workerData.pragmas) db.pragma(p);
 const one = db.prepare(workerData.insertOne);
 const many = db.prepare(workerData.insertMany);
 const lastId = db.prepare('SELECT last_insert_rowid() AS id').pluck();
+const posting = db.prepare('INSERT INTO postings (key, last, base, offs) VALUES (?, ?, ?, ?)');
 const C = workerData.columns;
 const R = workerData.rowsPerInsert;
 const chunk = new Array(C * R);
-const append = db.transaction((flat, count) => {
+const append = db.transaction((flat, count, postings) => {
   let i = 0;
   for (; i + R <= count; i += R) {
     for (let k = 0; k < C * R; k++) chunk[k] = flat[i * C + k];
     many.run(chunk);
   }
   for (; i < count; i++) one.run(flat.slice(i * C, i * C + C));
-  return Number(lastId.get());
+  const last = Number(lastId.get());
+  // One connection appends a transaction's rows with consecutive ids, so offsets count from the first of them.
+  const base = last - count + 1;
+  for (const [key, lastOffset, offs] of postings) {
+    posting.run(key, base + lastOffset, base, Buffer.from(offs.buffer, offs.byteOffset, offs.byteLength));
+  }
+  return last;
 });
 const statements = new Map();
 const run = db.transaction((list) => {
@@ -46,7 +53,7 @@ const run = db.transaction((list) => {
 });
 parentPort.on('message', (m) => {
   try {
-    if (m.op === 'append') parentPort.postMessage({ seq: m.seq, ok: true, value: append(m.flat, m.count) });
+    if (m.op === 'append') parentPort.postMessage({ seq: m.seq, ok: true, value: append(m.flat, m.count, m.postings) });
     else if (m.op === 'run') parentPort.postMessage({ seq: m.seq, ok: true, value: run(m.statements) });
     else if (m.op === 'close') { db.close(); parentPort.postMessage({ seq: m.seq, ok: true, value: 0 }); parentPort.close(); }
   } catch (err) {
@@ -101,9 +108,12 @@ export class WriterThread {
     });
   }
 
-  /** Insert `count` rows given as one flat array of COLUMNS values each, in one transaction; resolves the last id. */
-  append(flat: unknown[], count: number): Promise<number> {
-    return this.send<number>({ op: 'append', flat, count });
+  /**
+   * Insert `count` rows given as one flat array of COLUMNS values each, and their posting rows (offsets from the first
+   * row), in one transaction; resolves the last id.
+   */
+  append(flat: unknown[], count: number, postings: Array<[string, number, Uint8Array]>): Promise<number> {
+    return this.send<number>({ op: 'append', flat, count, postings });
   }
 
   /** Run statements in one transaction; resolves the number of rows each changed. */

@@ -219,6 +219,10 @@ describe('LXD source against a scripted LXD', () => {
       'the connection',
       async () => (await t.client.call<SourceStatus>('GET', '/1.0/sources/fake')).connected,
     );
+    // log records are published on the tick after they are written, so the status can be ahead of them
+    await until('the reconnect record', async () =>
+      (await records()).some((e) => e.metadata.message === 'LXD source "fake" reconnected'),
+    );
     expect((await records()).map((e) => e.metadata.message)).toEqual([
       'LXD source "fake" cannot connect',
       'LXD source "fake" reconnected',

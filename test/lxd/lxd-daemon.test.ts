@@ -304,6 +304,7 @@ describe('herald as the event history of a real LXD daemon', () => {
     expect(shown.stdout).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
 
     for (const name of ['tls1', 'tls2']) expect((await herald(['source', 'remove', name])).code).toBe(0);
+    await until('the stop record', async () => (await loggingAbout('tls1')).length >= 2);
     expect((await loggingAbout('tls1')).map((e) => e.metadata.message)).toEqual([
       'LXD source "tls1" connected',
       'LXD source "tls1" stopped',
@@ -358,6 +359,10 @@ describe('herald as the event history of a real LXD daemon', () => {
     await until('the source to reconnect after the restart', async () => (await sourceStatus('lxd1')).connected);
     const s = await sourceStatus('lxd1');
     expect(s.events_stored).toBeGreaterThanOrEqual(stored);
+    // log records are published on the tick after they are written, so the status can be ahead of them
+    await until('the connect record', async () =>
+      (await loggingAbout('lxd1')).some((e, i, all) => i > 0 && all[i - 1].metadata.message.endsWith('stopped')),
+    );
     const messages = (await loggingAbout('lxd1')).map((e) => e.metadata.message);
     // herald stopping is a gap too: recorded before it stopped, and the connect after it started.
     expect(messages.slice(-2)).toEqual(['LXD source "lxd1" stopped', 'LXD source "lxd1" connected']);

@@ -36,8 +36,12 @@ export interface PrepareOptions {
 
 const MAC = /^(?:[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4})$/i;
 
+const NORMAL_MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
+
 /** MAAS's normal form of a MAC address: lower case, colon separated. Undefined when it is not a MAC. */
 export function normaliseMac(value: string): string | undefined {
+  // Most publishers already send the normal form; one test then spares the rewrite.
+  if (NORMAL_MAC.test(value)) return value;
   if (!MAC.test(value)) return undefined;
   const hex = value.replace(/[:.-]/g, '').toLowerCase();
   return hex.match(/../g)?.join(':');
@@ -82,46 +86,51 @@ function zodIssues(index: number, prefix: string, error: z.ZodError): FieldIssue
   }));
 }
 
-function checkMetadata(index: number, event: EventEnvelope): FieldIssue[] {
-  const issue = (field: string, reason: string): FieldIssue[] => [{ index, field, reason }];
+function issue(index: number, field: string, reason: string): FieldIssue[] {
+  return [{ index, field, reason }];
+}
+
+const NO_ISSUES: readonly FieldIssue[] = Object.freeze([]);
+
+function checkMetadata(index: number, event: EventEnvelope): readonly FieldIssue[] {
   switch (event.type) {
     case 'lifecycle': {
       const spec = lifecycleAction(event.metadata.action);
-      if (!spec) return issue('metadata.action', `unknown lifecycle action "${event.metadata.action}"`);
-      return [];
+      if (!spec) return issue(index, 'metadata.action', `unknown lifecycle action "${event.metadata.action}"`);
+      return NO_ISSUES;
     }
     case 'security': {
       const parsed = parseSecurityName(event.metadata.name);
-      if (!parsed.ok) return issue('metadata.name', parsed.reason);
+      if (!parsed.ok) return issue(index, 'metadata.name', parsed.reason);
       // Rebuilt so that a defaulted level still sits in LXD's key order.
       const { name, level, ...rest } = event.metadata;
       event.metadata = { name, level: level ?? parsed.action.level, ...rest };
-      return [];
+      return NO_ISSUES;
     }
     case 'maas': {
       const t = maasEventType(event.metadata.event_type);
-      if (!t) return issue('metadata.event_type', `unknown MAAS event type "${event.metadata.event_type}"`);
+      if (!t) return issue(index, 'metadata.event_type', `unknown MAAS event type "${event.metadata.event_type}"`);
       const { event_type, level, ...rest } = event.metadata;
       event.metadata = { event_type, level: level ?? t.level, ...rest };
       const macs: string[] = [];
       for (const [i, mac] of (event.metadata.mac_addresses ?? []).entries()) {
         const norm = normaliseMac(mac);
-        if (!norm) return issue(`metadata.mac_addresses.${i}`, `"${mac}" is not a MAC address`);
+        if (!norm) return issue(index, `metadata.mac_addresses.${i}`, `"${mac}" is not a MAC address`);
         macs.push(norm);
       }
       if (event.metadata.mac_addresses) event.metadata.mac_addresses = macs;
-      return [];
+      return NO_ISSUES;
     }
     case 'operation': {
       for (const key of ['created_at', 'updated_at'] as const) {
         if (parseRfc3339(event.metadata[key]) === undefined) {
-          return issue(`metadata.${key}`, `"${event.metadata[key]}" is not an RFC3339 timestamp`);
+          return issue(index, `metadata.${key}`, `"${event.metadata[key]}" is not an RFC3339 timestamp`);
         }
       }
-      return [];
+      return NO_ISSUES;
     }
     default:
-      return [];
+      return NO_ISSUES;
   }
 }
 
@@ -161,7 +170,7 @@ function prepareUnchecked(raw: unknown, index: number, opts: PrepareOptions): Va
     project: env.data.project ?? (type === 'security' ? ((meta.data as { project?: string }).project ?? '') : ''),
   } as EventEnvelope;
   const problems = checkMetadata(index, event);
-  if (problems.length > 0) return problems;
+  if (problems.length > 0) return [...problems];
   const body = encodeEnvelope(event);
   const limit = opts.maxEventBytes ?? MAX_EVENT_BYTES;
   const size = Buffer.byteLength(body);

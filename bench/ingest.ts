@@ -4,13 +4,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { DemoGenerator } from '../src/demo/generator.js';
 import { BENCH_DIR } from './fixtures.js';
 import { type BenchTable, fmt } from './harness.js';
+import { load, postRequest } from './http-load.js';
 
 // The compiled server, as `npm start` runs it (`npm run bench` builds first); tsx's per-closure name helpers cost ~10%.
 const BIN = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
@@ -46,42 +46,6 @@ async function startServer(dir: string): Promise<ChildProcess> {
   return child;
 }
 
-function post(agent: Agent, socketPath: string, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { agent, socketPath, method: 'POST', path: '/1.0/events', headers: { 'content-type': 'application/json' } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** Keep `concurrency` requests in flight for `seconds`; returns requests completed per second. */
-async function load(socketPath: string, bodies: string[], concurrency: number, seconds: number): Promise<number> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  let done = 0;
-  let failed = 0;
-  const until = performance.now() + seconds * 1000;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      let i = w;
-      while (performance.now() < until) {
-        const status = await post(agent, socketPath, bodies[i++ % bodies.length] as string);
-        if (status === 200) done++;
-        else failed++;
-      }
-    }),
-  );
-  agent.destroy();
-  if (failed > 0) throw new Error(`${failed} publish requests failed`);
-  return done / ((performance.now() - start) / 1000);
-}
-
 export async function runIngestBench(seconds = 5): Promise<BenchTable> {
   const dir = join(BENCH_DIR, 'ingest');
   rmSync(dir, { recursive: true, force: true });
@@ -93,8 +57,10 @@ export async function runIngestBench(seconds = 5): Promise<BenchTable> {
   const socketPath = join(dir, 'unix.socket');
   try {
     const gen = new DemoGenerator(3);
-    const batches = Array.from({ length: 20 }, () => JSON.stringify(gen.batch(1000).slice(0, 1000)));
-    const singles = gen.batch(2000).map((e) => JSON.stringify(e));
+    const batches = Array.from({ length: 20 }, () =>
+      postRequest('/1.0/events', JSON.stringify(gen.batch(1000).slice(0, 1000))),
+    );
+    const singles = gen.batch(2000).map((e) => postRequest('/1.0/events', JSON.stringify(e)));
     await load(socketPath, batches, 2, 1); // warm-up
     const batchRate = (await load(socketPath, batches, 4, seconds)) * 1000;
     const singleRate = await load(socketPath, singles, 64, seconds);

@@ -12,7 +12,7 @@ import { startHerald } from '../src/runtime/herald.js';
 import { Logger } from '../src/service/log.js';
 import { drivingKeys } from '../src/stores/sqlite/query.js';
 import { BENCH_DIR, buildBenchStore } from './fixtures.js';
-import { type BenchRow, type BenchTable, fmt, percentile } from './harness.js';
+import { type BenchRow, type BenchTable, fmt, percentile, timeRuns } from './harness.js';
 
 /** The busy machine: most MAAS traffic is about it, so its INFO history is over a million events deep. */
 export const HOT_HOST = 'valued-moth';
@@ -175,22 +175,12 @@ export async function runMaasBench(opts: MaasBenchOptions = {}): Promise<BenchTa
         [`${fmt(PAGES_DEEP)} pages deep`, `&before=${before}`],
       ] as const) {
         const url = `/MAAS/api/2.0/events/?op=query&${q}&limit=100${extra}`;
-        const timed = async (fn: () => Promise<unknown>): Promise<number[]> => {
-          for (let i = 0; i < 20; i++) await fn();
-          const times: number[] = [];
-          for (let i = 0; i < iterations; i++) {
-            const t = performance.now();
-            await fn();
-            times.push(performance.now() - t);
-          }
-          return times.sort((a, b) => a - b);
-        };
         const check = await herald.app.inject({ method: 'GET', url });
         if (check.statusCode !== 200) throw new Error(`${url}: HTTP ${check.statusCode} ${check.body}`);
         const returned = (JSON.parse(check.body) as { count: number }).count;
-        const http = await timed(() => herald.app.inject({ method: 'GET', url }));
+        const http = await timeRuns(iterations, () => herald.app.inject({ method: 'GET', url }));
         const bare = parseMaasQuery(new URLSearchParams(`op=query&${q}&limit=100${extra}`));
-        const store = await timed(() => herald.store.page(maasPageRequest(bare), bare.nodes));
+        const store = await timeRuns(iterations, () => herald.store.page(maasPageRequest(bare), bare.nodes));
         const p99 = percentile(http, 99);
         worst = Math.max(worst, p99);
         rows.push({

@@ -196,6 +196,12 @@ export function storeContract(name: string, harness: StoreHarness): void {
           newest.map((e) => e.id),
           context,
         ).toEqual(want.slice(-limit).reverse());
+        // A JSON-only read is the same page, byte for byte.
+        const lean = await store.page({ filter, limit, read: 'json' });
+        expect(
+          lean.map((e) => e.json),
+          context,
+        ).toEqual(newest.map((e) => e.json));
         const before = await store.page({ filter, before: cursor, limit });
         expect(
           before.map((e) => e.id),
@@ -224,6 +230,16 @@ export function storeContract(name: string, harness: StoreHarness): void {
         ).toEqual(want.filter((id) => id > cursor && id <= until).slice(0, limit));
         for (const e of read) expect(e.json).toBe((live.find((x) => x.id === e.id) as StoredEvent).json);
       }
+    });
+
+    it('reads only the JSON when asked to, and says so if the facts are then used', async () => {
+      await store.append(prep([SAMPLES.lifecycle, SAMPLES.maas]));
+      const [maas, lifecycle] = await store.page({ filter: all, limit: 10, read: 'json' });
+      expect(JSON.parse(maas?.json as string)).toMatchObject({ id: 2, type: 'maas' });
+      expect(JSON.parse(lifecycle?.json as string)).toMatchObject({ id: 1, type: 'lifecycle' });
+      expect(() => maas?.fields).toThrow(/read for its JSON only/);
+      const [full] = await store.page({ filter: all, limit: 1 });
+      expect(full?.fields.type).toBe('maas');
     });
 
     it('filters MAAS node attributes recorded on the event', async () => {

@@ -40,7 +40,7 @@ export function eventsRoutes(app: FastifyInstance, ctx: AppContext): void {
     const id = req.identity;
     let events: StoredEvent[];
     let more: { olderFrom?: number; newerFrom?: number } = {};
-    if (id.kind === 'admin') events = await ctx.store.page({ filter, ...page });
+    if (id.kind === 'admin') events = await ctx.store.page({ filter, ...page, read: 'json' });
     else {
       const visible = visibleTypes(id);
       if (filter.types?.some((t) => !visible.includes(t))) throw await authzFail(ctx, req, 'can_view_events', '/1.0');

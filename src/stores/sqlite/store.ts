@@ -87,6 +87,7 @@ class StoredRow implements StoredEvent {
   get fields(): EventFields {
     if (this.facts === undefined) {
       const r = this.r;
+      if (r.type === undefined) throw new Error(`event ${r.id} was read for its JSON only (read: 'json')`);
       this.facts = {
         type: r.type,
         timeMs: r.time_ms,
@@ -201,9 +202,9 @@ export class SqliteStore implements EventStore {
     const w = whereFor(req.filter, nodes);
     if (req.after !== undefined) {
       // The oldest `limit` events after the cursor, returned newest first (as MAAS does).
-      return this.select(w, req.filter, false, req.after, undefined, req.limit).reverse();
+      return this.select(w, req.filter, false, req.after, undefined, req.limit, req.read).reverse();
     }
-    return this.select(w, req.filter, true, req.before, undefined, req.limit);
+    return this.select(w, req.filter, true, req.before, undefined, req.limit, req.read);
   }
 
   async readAfter(afterId: number, limit: number, filter?: EventFilter, untilId?: number): Promise<StoredEvent[]> {
@@ -226,12 +227,15 @@ export class SqliteStore implements EventStore {
     from: number | undefined,
     to: number | undefined,
     limit: number,
+    read: PageRequest['read'] = 'all',
   ): StoredEvent[] {
     const order = descending ? 'DESC' : 'ASC';
+    // Materialising eighteen columns per row took most of a bare page's time; JSON-only readers get two.
+    const columns = read === 'json' ? 'id, body' : '*';
     const keys = drivingKeys(filter);
     if (!keys) {
       const params = [...w.params];
-      let sql = `SELECT * FROM events WHERE ${w.sql}`;
+      let sql = `SELECT ${columns} FROM events WHERE ${w.sql}`;
       if (from !== undefined) {
         sql += descending ? ' AND id < ?' : ' AND id > ?';
         params.push(from);
@@ -244,12 +248,12 @@ export class SqliteStore implements EventStore {
       return (this.statement(`${sql} ORDER BY id ${order} LIMIT ?`).all(...params) as Row[]).map(fromRow);
     }
     const lookup = this.statement(
-      `SELECT * FROM events WHERE id IN (${ID_SLOTS}) AND ${w.sql} ORDER BY id ${order} LIMIT ?`,
+      `SELECT ${columns} FROM events WHERE id IN (${ID_SLOTS}) AND ${w.sql} ORDER BY id ${order} LIMIT ?`,
     );
     // A dense run of candidates is cheaper to read as an id range (rows are stored in id order) than id by id; the
     // range holds exactly the candidates that match, because every match of the filter is listed under its key.
     const range = this.statement(
-      `SELECT * FROM events WHERE id BETWEEN ? AND ? AND ${w.sql} ORDER BY id ${order} LIMIT ?`,
+      `SELECT ${columns} FROM events WHERE id BETWEEN ? AND ? AND ${w.sql} ORDER BY id ${order} LIMIT ?`,
     );
     const streams = keys.map((k) =>
       descending ? this.postings.descending(k, from) : this.postings.ascending(k, from, to),

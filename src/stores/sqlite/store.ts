@@ -14,27 +14,35 @@ import { drivingKeys, type Where, whereFor } from './query.js';
 import { DROP_V1_INDEXES, SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { COLUMNS, WriterThread } from './writer.js';
 
-interface Row {
-  id: number;
-  type: EventFields['type'];
-  time_ms: number;
-  project: string;
-  location: string;
-  action: string;
-  severity: number;
-  audit: number;
-  username: string;
-  protocol: string;
-  node: string | null;
-  hostname: string;
-  zone: string | null;
-  pool: string | null;
-  domain: string | null;
-  agent_name: string | null;
-  macs: string | null;
-  text: string;
-  body: string;
-}
+/**
+ * What a read selects, in this order. Rows come back as arrays (better-sqlite3's raw mode), which cost a page about
+ * 40% less to build than objects keyed by column name; a JSON-only read takes the first two columns alone.
+ */
+const READ_ALL =
+  'id, body, type, time_ms, project, location, action, severity, audit, username, protocol, node, hostname, zone, ' +
+  'pool, domain, agent_name, macs, text';
+const READ_JSON = 'id, body';
+type RawRow = [
+  id: number,
+  body: string,
+  type?: EventFields['type'],
+  timeMs?: number,
+  project?: string,
+  location?: string,
+  action?: string,
+  severity?: number,
+  audit?: number,
+  username?: string,
+  protocol?: string,
+  node?: string | null,
+  hostname?: string,
+  zone?: string | null,
+  pool?: string | null,
+  domain?: string | null,
+  agentName?: string | null,
+  macs?: string | null,
+  text?: string,
+];
 
 const PRUNE_CHUNK = 5000;
 /** Candidate ids looked up per query when a page is read through posting lists. */
@@ -73,46 +81,46 @@ function bindRow(params: unknown[], at: number, e: PreparedEvent): void {
 class StoredRow implements StoredEvent {
   private wire: string | undefined;
   private facts: EventFields | undefined;
-  constructor(private readonly r: Row) {}
+  constructor(private readonly r: RawRow) {}
 
   get id(): number {
-    return this.r.id;
+    return this.r[0];
   }
 
   get json(): string {
-    if (this.wire === undefined) this.wire = withId(this.r.body, this.r.id);
+    if (this.wire === undefined) this.wire = withId(this.r[1], this.r[0]);
     return this.wire;
   }
 
   get fields(): EventFields {
     if (this.facts === undefined) {
-      const r = this.r;
-      if (r.type === undefined) throw new Error(`event ${r.id} was read for its JSON only (read: 'json')`);
+      if (this.r.length === 2) throw new Error(`event ${this.r[0]} was read for its JSON only (read: 'json')`);
+      const r = this.r as Required<RawRow>;
       this.facts = {
-        type: r.type,
-        timeMs: r.time_ms,
-        project: r.project,
-        location: r.location,
-        action: r.action,
-        severity: r.severity,
-        audit: r.audit === 1,
-        username: r.username,
-        protocol: r.protocol,
-        node: r.node,
-        hostname: r.hostname,
-        zone: r.zone,
-        pool: r.pool,
-        domain: r.domain,
-        agentName: r.agent_name,
-        macs: r.macs ? r.macs.slice(1, -1).split(',') : [],
-        text: r.text,
+        type: r[2],
+        timeMs: r[3],
+        project: r[4],
+        location: r[5],
+        action: r[6],
+        severity: r[7],
+        audit: r[8] === 1,
+        username: r[9],
+        protocol: r[10],
+        node: r[11],
+        hostname: r[12],
+        zone: r[13],
+        pool: r[14],
+        domain: r[15],
+        agentName: r[16],
+        macs: r[17] ? r[17].slice(1, -1).split(',') : [],
+        text: r[18],
       };
     }
     return this.facts;
   }
 }
 
-function fromRow(r: Row): StoredEvent {
+function fromRow(r: RawRow): StoredEvent {
   return new StoredRow(r);
 }
 
@@ -163,11 +171,12 @@ export class SqliteStore implements EventStore {
    * Prepared statements by SQL text. A filter's SQL differs only by which keys it uses, so a few dozen texts cover
    * every query; preparing each page anew cost a few percent of a history request.
    */
-  private statement(sql: string): Database.Statement {
+  private statement(sql: string, raw = false): Database.Statement {
     let st = this.statements.get(sql);
     if (!st) {
       if (this.statements.size >= 256) this.statements.clear();
       st = this.db.prepare(sql);
+      if (raw) st.raw(true);
       this.statements.set(sql, st);
     }
     return st;
@@ -231,7 +240,7 @@ export class SqliteStore implements EventStore {
   ): StoredEvent[] {
     const order = descending ? 'DESC' : 'ASC';
     // Materialising eighteen columns per row took most of a bare page's time; JSON-only readers get two.
-    const columns = read === 'json' ? 'id, body' : '*';
+    const columns = read === 'json' ? READ_JSON : READ_ALL;
     const keys = drivingKeys(filter);
     if (!keys) {
       const params = [...w.params];
@@ -245,15 +254,17 @@ export class SqliteStore implements EventStore {
         params.push(to);
       }
       params.push(limit);
-      return (this.statement(`${sql} ORDER BY id ${order} LIMIT ?`).all(...params) as Row[]).map(fromRow);
+      return (this.statement(`${sql} ORDER BY id ${order} LIMIT ?`, true).all(...params) as RawRow[]).map(fromRow);
     }
     const lookup = this.statement(
       `SELECT ${columns} FROM events WHERE id IN (${ID_SLOTS}) AND ${w.sql} ORDER BY id ${order} LIMIT ?`,
+      true,
     );
     // A dense run of candidates is cheaper to read as an id range (rows are stored in id order) than id by id; the
     // range holds exactly the candidates that match, because every match of the filter is listed under its key.
     const range = this.statement(
       `SELECT ${columns} FROM events WHERE id BETWEEN ? AND ? AND ${w.sql} ORDER BY id ${order} LIMIT ?`,
+      true,
     );
     const streams = keys.map((k) =>
       descending ? this.postings.descending(k, from) : this.postings.ascending(k, from, to),
@@ -267,13 +278,13 @@ export class SqliteStore implements EventStore {
         const a = block[start] as number;
         const b = block[start + n - 1] as number;
         const want = limit - out.length;
-        let rows: Row[];
+        let rows: RawRow[];
         if (Math.abs(b - a) < DENSE_SPAN * n) {
-          rows = range.all(Math.min(a, b), Math.max(a, b), ...w.params, want) as Row[];
+          rows = range.all(Math.min(a, b), Math.max(a, b), ...w.params, want) as RawRow[];
         } else {
           for (let i = 0; i < IDS_PER_LOOKUP; i++) slots[i] = i < n ? block[start + i] : -1;
           slots[slots.length - 1] = want;
-          rows = lookup.all(...slots) as Row[];
+          rows = lookup.all(...slots) as RawRow[];
         }
         for (const row of rows) out.push(fromRow(row));
       }
@@ -354,12 +365,12 @@ export class SqliteStore implements EventStore {
 
   /** Version 1 indexed with six secondary indexes: drop them and list the existing events in posting rows. */
   private migrateFrom1(): void {
-    const rows = this.db.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 10000');
+    const rows = this.db.prepare(`SELECT ${READ_ALL} FROM events WHERE id > ? ORDER BY id LIMIT 10000`).raw(true);
     const insert = this.db.prepare('INSERT INTO postings (key, last, base, offs) VALUES (?, ?, ?, ?)');
     this.db.transaction(() => {
       this.db.exec(DROP_V1_INDEXES);
       for (let after = 0; ; ) {
-        const chunk = (rows.all(after) as Row[]).map(fromRow);
+        const chunk = (rows.all(after) as RawRow[]).map(fromRow);
         const first = chunk[0];
         if (!first) break;
         const postings = new PostingBuilder();

@@ -12,7 +12,7 @@ import { BENCH_DIR } from './fixtures.js';
 import { type BenchTable, fmt } from './harness.js';
 import { load, postRequest } from './http-load.js';
 
-// The compiled server, as `npm start` runs it (`npm run bench` builds first); tsx's per-closure name helpers cost ~10%.
+// The compiled server run as `npm start` runs it, through the bin's node flags (`npm run bench` builds first).
 const BIN = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
 
 function rawSqlite(batch: number, seconds: number, dir: string): number {
@@ -40,7 +40,7 @@ function rawSqlite(batch: number, seconds: number, dir: string): number {
 }
 
 async function startServer(dir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, '--data', dir, 'serve'], { stdio: 'ignore' });
+  const child = spawn(BIN, ['--data', dir, 'serve'], { stdio: 'ignore' });
   for (let i = 0; i < 200 && !existsSync(join(dir, 'unix.socket')); i++) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 300));
   return child;
@@ -83,7 +83,7 @@ export async function runIngestBench(seconds = 5): Promise<BenchTable> {
         },
       ],
       notes: [
-        'Server: a separate `herald serve` process, the compiled build as `npm start` runs it (SQLite, WAL, ' +
+        'Server: a separate `herald serve` process, the compiled bin/herald.js as `npm start` runs it (SQLite, WAL, ' +
           'synchronous=FULL, group commit, up to two transactions in flight); client: this process. ' +
           'Events are demo traffic (all six types), validated, indexed and stored.',
       ],

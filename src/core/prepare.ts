@@ -49,10 +49,12 @@ export function normaliseMac(value: string): string | undefined {
 
 /** Canonical JSON of an envelope: LXD's key order, `location`/`project` omitted when empty. */
 export function encodeEnvelope(e: EventEnvelope): string {
-  const out: Record<string, unknown> = { type: e.type, timestamp: e.timestamp, metadata: e.metadata };
-  if (e.location) out.location = e.location;
-  if (e.project) out.project = e.project;
-  return JSON.stringify(out);
+  // Assembled around one stringify of the metadata: ingest encodes every event, and an envelope object per event was
+  // garbage and a second level for the encoder to walk. `type` is one of EVENT_TYPES and needs no escaping.
+  let out = `{"type":"${e.type}","timestamp":${JSON.stringify(e.timestamp)},"metadata":${JSON.stringify(e.metadata)}`;
+  if (e.location) out += `,"location":${JSON.stringify(e.location)}`;
+  if (e.project) out += `,"project":${JSON.stringify(e.project)}`;
+  return `${out}}`;
 }
 
 /** The wire form of a stored event: its canonical JSON with `id` appended, built without re-encoding the body. */

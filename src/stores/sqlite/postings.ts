@@ -48,21 +48,49 @@ export class PostingBuilder {
   }
 
   /**
-   * `[key, last offset, offsets as little-endian uint32]` per key and run of at most MAX_ROW_IDS ids, so that a reader
-   * wanting a page of a common key reads a couple of kilobytes rather than a whole large transaction's list.
+   * The posting rows, one per key and run of at most MAX_ROW_IDS ids (so that a reader wanting a page of a common key
+   * reads a couple of kilobytes rather than a whole large transaction's list), packed for the writer thread.
    */
-  rows(): Array<[string, number, Uint8Array]> {
-    const out: Array<[string, number, Uint8Array]> = [];
+  pack(): PackedPostings {
+    const keys: string[] = [];
+    const meta: number[] = [];
+    let total = 0;
+    for (const list of this.lists.values()) total += list.length;
+    const offs = new Uint32Array(total);
+    let at = 0;
     for (const [key, list] of this.lists) {
       for (let start = 0; start < list.length; start += MAX_ROW_IDS) {
         const end = Math.min(list.length, start + MAX_ROW_IDS);
-        const bytes = new Uint8Array((end - start) * 4);
-        const view = new DataView(bytes.buffer);
-        for (let i = start; i < end; i++) view.setUint32((i - start) * 4, list[i] as number, true);
-        out.push([key, list[end - 1] as number, bytes]);
+        keys.push(key);
+        meta.push(key.length, end - start);
+        for (let i = start; i < end; i++) offs[at++] = list[i] as number;
       }
     }
-    return out;
+    return { keys: keys.join(''), meta: Int32Array.from(meta), offs };
+  }
+}
+
+/**
+ * Posting rows as the writer thread receives them: keys back to back, per row its key's length and its number of
+ * offsets, and every row's offsets back to back. A few buffers cross the thread boundary far cheaper than hundreds of
+ * small arrays, which structured clone copies one by one.
+ */
+export interface PackedPostings {
+  readonly keys: string;
+  readonly meta: Int32Array;
+  readonly offs: Uint32Array;
+}
+
+/** The rows of packed postings as `[key, offsets]` (the writer thread unpacks the same layout inline). */
+export function* unpackPostings(p: PackedPostings): Generator<[string, Uint32Array]> {
+  let k = 0;
+  let o = 0;
+  for (let r = 0; r < p.meta.length; r += 2) {
+    const keyLength = p.meta[r] as number;
+    const n = p.meta[r + 1] as number;
+    yield [p.keys.slice(k, k + keyLength), p.offs.subarray(o, o + n)];
+    k += keyLength;
+    o += n;
   }
 }
 

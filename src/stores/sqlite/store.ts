@@ -9,10 +9,10 @@ import type { EventFields } from '../../core/fields.js';
 import type { EventFilter } from '../../core/filter.js';
 import { CommittedEvent, type PreparedEvent, withId } from '../../core/prepare.js';
 import type { EventStore, NodeAttributeFilter, PageRequest, RetentionPolicy, StoredEvent } from '../../core/store.js';
-import { mergeStreams, PostingBuilder, PostingReader } from './postings.js';
+import { mergeStreams, PostingBuilder, PostingReader, unpackPostings } from './postings.js';
 import { drivingKeys, type Where, whereFor } from './query.js';
 import { DROP_V1_INDEXES, SCHEMA, SCHEMA_VERSION } from './schema.js';
-import { COLUMNS, WriterThread } from './writer.js';
+import { NUMBERS_PER_ROW, type PackedRows, STRINGS_PER_ROW, WriterThread } from './writer.js';
 
 /**
  * What a read selects, in this order. Rows come back as arrays (better-sqlite3's raw mode), which cost a page about
@@ -52,26 +52,44 @@ const ID_SLOTS = new Array(IDS_PER_LOOKUP).fill('?').join(',');
 const DENSE_SPAN = 4;
 const SET_STATE = 'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
 
-function bindRow(params: unknown[], at: number, e: PreparedEvent): void {
-  const f = e.fields;
-  params[at] = f.type;
-  params[at + 1] = f.timeMs;
-  params[at + 2] = f.project;
-  params[at + 3] = f.location;
-  params[at + 4] = f.action;
-  params[at + 5] = f.severity;
-  params[at + 6] = f.audit ? 1 : 0;
-  params[at + 7] = f.username;
-  params[at + 8] = f.protocol;
-  params[at + 9] = f.node;
-  params[at + 10] = f.hostname;
-  params[at + 11] = f.zone;
-  params[at + 12] = f.pool;
-  params[at + 13] = f.domain;
-  params[at + 14] = f.agentName;
-  params[at + 15] = f.macs.length > 0 ? `,${f.macs.join(',')},` : null;
-  params[at + 16] = f.text;
-  params[at + 17] = e.body;
+/** A transaction's rows packed for the writer thread, in the column order writer.ts declares. */
+function packRows(events: readonly PreparedEvent[]): PackedRows {
+  const count = events.length;
+  const nums = new Float64Array(count * NUMBERS_PER_ROW);
+  const lens = new Int32Array(count * STRINGS_PER_ROW);
+  const bodies: string[] = new Array(count);
+  let text = '';
+  let at = 0;
+  const put = (s: string | null): void => {
+    if (s === null) lens[at++] = -1;
+    else {
+      lens[at++] = s.length;
+      text += s;
+    }
+  };
+  for (let i = 0; i < count; i++) {
+    const e = events[i] as PreparedEvent;
+    const f = e.fields;
+    nums[i * NUMBERS_PER_ROW] = f.timeMs;
+    nums[i * NUMBERS_PER_ROW + 1] = f.severity;
+    nums[i * NUMBERS_PER_ROW + 2] = f.audit ? 1 : 0;
+    put(f.type);
+    put(f.project);
+    put(f.location);
+    put(f.action);
+    put(f.username);
+    put(f.protocol);
+    put(f.node);
+    put(f.hostname);
+    put(f.zone);
+    put(f.pool);
+    put(f.domain);
+    put(f.agentName);
+    put(f.macs.length > 0 ? `,${f.macs.join(',')},` : null);
+    put(f.text);
+    bodies[i] = e.body;
+  }
+  return { text, lens, nums, bodies };
 }
 
 /**
@@ -184,14 +202,9 @@ export class SqliteStore implements EventStore {
 
   async append(events: readonly PreparedEvent[]): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
-    const flat: unknown[] = new Array(events.length * COLUMNS);
     const postings = new PostingBuilder();
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i] as PreparedEvent;
-      bindRow(flat, i * COLUMNS, e);
-      postings.add(e.fields, i);
-    }
-    const last = await this.writer.append(flat, events.length, postings.rows());
+    for (let i = 0; i < events.length; i++) postings.add((events[i] as PreparedEvent).fields, i);
+    const last = await this.writer.append(packRows(events), postings.pack());
     // One writer connection appends a transaction's rows with consecutive AUTOINCREMENT ids ending at `last`.
     const first = last - events.length + 1;
     const out: StoredEvent[] = new Array(events.length);
@@ -375,7 +388,9 @@ export class SqliteStore implements EventStore {
         if (!first) break;
         const postings = new PostingBuilder();
         for (const e of chunk) postings.add(e.fields, e.id - first.id);
-        for (const [key, last, offs] of postings.rows()) insert.run(key, first.id + last, first.id, Buffer.from(offs));
+        for (const [key, offs] of unpackPostings(postings.pack())) {
+          insert.run(key, first.id + (offs[offs.length - 1] as number), first.id, Buffer.from(offs.slice().buffer));
+        }
         after = (chunk[chunk.length - 1] as StoredEvent).id;
       }
     })();

@@ -84,8 +84,9 @@ export async function runIngestBench(seconds = 5): Promise<BenchTable> {
       ],
       notes: [
         'Server: a separate `herald serve` process, the compiled bin/herald.js as `npm start` runs it (SQLite, WAL, ' +
-          'synchronous=FULL, group commit, up to two transactions in flight); client: this process. ' +
-          'Events are demo traffic (all six types), validated, indexed and stored.',
+          'synchronous=FULL, group commit, up to two transactions in flight); client: this process, with a lean ' +
+          'keep-alive HTTP client (bench/http-load.ts). ' +
+          'Events are demo traffic (all six types), validated, listed in posting lists and stored.',
       ],
     };
   } finally {

@@ -232,6 +232,39 @@ export function storeContract(name: string, harness: StoreHarness): void {
       }
     });
 
+    it('stores every fact and body exactly, whatever the characters (non-ASCII, astral, quotes, empty, null)', async () => {
+      const odd = ['Zoë', 'ノード-1', 'host \u{1F680} "quoted" \\ back', '', 'Ωmega\u2028line'];
+      const raw = odd.flatMap((s, i) => [
+        {
+          type: 'maas',
+          project: s,
+          location: s || 'none',
+          metadata: {
+            event_type: 'NODE_POWERED_ON',
+            level: 'AUDIT',
+            node: i % 2 ? null : `node-${s}`,
+            hostname: s,
+            username: s,
+            description: `${s} powered on`,
+            zone: i % 2 ? undefined : s,
+            pool: s,
+            domain: s,
+            agent_name: s,
+            mac_addresses: i % 2 ? [] : ['52:54:00:aa:bb:cc', '52:54:00:aa:bb:cd'],
+          },
+        },
+        { ...(lifecycle('default', 'instance-started', s) as object), location: s || 'none' },
+      ]);
+      const written = prep(raw);
+      const stored = await store.append(written);
+      const read = await store.readAfter(0, 100);
+      expect(read.map((e) => e.id)).toEqual(stored.map((e) => e.id));
+      for (const [i, e] of read.entries()) {
+        expect(e.json).toBe(stored[i]?.json);
+        expect(e.fields).toEqual(written[i]?.fields);
+      }
+    });
+
     it('reads only the JSON when asked to, and says so if the facts are then used', async () => {
       await store.append(prep([SAMPLES.lifecycle, SAMPLES.maas]));
       const [maas, lifecycle] = await store.page({ filter: all, limit: 10, read: 'json' });

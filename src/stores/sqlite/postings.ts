@@ -152,6 +152,12 @@ function* rowAscending(row: PostingRow, after: number, until: number): Generator
 /** Posting rows fetched per query: one first (a page rarely needs more), doubling up to the most for deep scans. */
 const MAX_ROWS_PER_FETCH = 16;
 
+/**
+ * Offsets are written and read as the host's uint32s, which the schema defines as little-endian: a big-endian host
+ * would misread every posting row, so it is refused outright.
+ */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** The statements a posting cursor uses, prepared once per connection. */
 export class PostingReader {
   private readonly straddle: Database.Statement;
@@ -159,6 +165,7 @@ export class PostingReader {
   private readonly newer: Database.Statement;
 
   constructor(db: Database.Database) {
+    if (!LITTLE_ENDIAN) throw new Error('the SQLite store needs a little-endian host (posting lists are little-endian)');
     // The row holding `bound` (its `last` is the first at or above it), then rows wholly below or above.
     this.straddle = db.prepare(
       'SELECT last, base, offs FROM postings WHERE key = ? AND last >= ? ORDER BY last LIMIT 1',
@@ -176,7 +183,7 @@ export class PostingReader {
     if (first) {
       yield* rowDescending(first, before);
       // Older rows end below this row's first id (rows of one transaction share `base` but not their ids).
-      below = Math.min(below, first.base + first.offs.readUInt32LE(0));
+      below = Math.min(below, first.base + (offsetsOf(first)[0] as number));
     }
     for (let n = 1; ; n = Math.min(n * 2, MAX_ROWS_PER_FETCH)) {
       const rows = this.older.all(key, below, n) as PostingRow[];

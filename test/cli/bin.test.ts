@@ -21,6 +21,14 @@ describe('bin/herald.js', () => {
     );
   });
 
+  it('is the package bin: `npx herald` in the project runs it', async () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const r = await run('npx', ['--no-install', 'herald', 'history', '--data', dir, '--limit', '1'], { cwd: root });
+    // No server runs yet: the installed command answers with the CLI's own one-line error, not npm's.
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/^Error: cannot reach herald at .*unix\.socket/m);
+  });
+
   it('serves with a 64 MiB young generation, and stops cleanly on SIGTERM', async () => {
     const child = spawn(BIN, ['--data', dir, 'serve'], { stdio: 'ignore' });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

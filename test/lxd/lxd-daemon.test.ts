@@ -361,7 +361,7 @@ describe('herald as the event history of a real LXD daemon', () => {
     expect(s.events_stored).toBeGreaterThanOrEqual(stored);
     // log records are published on the tick after they are written, so the status can be ahead of them
     await until('the connect record', async () =>
-      (await loggingAbout('lxd1')).some((e, i, all) => i > 0 && all[i - 1].metadata.message.endsWith('stopped')),
+      (await loggingAbout('lxd1')).some((_, i, all) => i > 0 && all[i - 1].metadata.message.endsWith('stopped')),
     );
     const messages = (await loggingAbout('lxd1')).map((e) => e.metadata.message);
     // herald stopping is a gap too: recorded before it stopped, and the connect after it started.

@@ -165,7 +165,8 @@ export class PostingReader {
   private readonly newer: Database.Statement;
 
   constructor(db: Database.Database) {
-    if (!LITTLE_ENDIAN) throw new Error('the SQLite store needs a little-endian host (posting lists are little-endian)');
+    if (!LITTLE_ENDIAN)
+      throw new Error('the SQLite store needs a little-endian host (posting lists are little-endian)');
     // The row holding `bound` (its `last` is the first at or above it), then rows wholly below or above.
     this.straddle = db.prepare(
       'SELECT last, base, offs FROM postings WHERE key = ? AND last >= ? ORDER BY last LIMIT 1',

@@ -3,7 +3,7 @@
  * the input, they answer with issues or a HeraldError, never anything else, and accepted events round-trip.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LIFECYCLE_ACTIONS } from '../../src/core/catalogue/lifecycle.js';
 import { HeraldError } from '../../src/core/errors.js';
 import { matches, parseFilter } from '../../src/core/filter.js';
@@ -42,15 +42,26 @@ const mutated = fc
   .map(([sample, path, v]) => {
     const copy = JSON.parse(JSON.stringify(sample)) as Record<string, unknown>;
     const keys = ['metadata', ...path];
+    // Own properties only, set as JSON.parse sets them: a path through `__proto__` must give the event an own key of
+    // that name (hostile input), not write into Object.prototype and poison every later test in this process.
+    const own = (o: Record<string, unknown>, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
+    const set = (o: Record<string, unknown>, k: string, x: unknown) =>
+      Object.defineProperty(o, k, { value: x, enumerable: true, writable: true, configurable: true });
     let at: Record<string, unknown> = copy;
     for (const k of keys.slice(0, -1)) {
-      const next = at[k];
-      if (next === null || typeof next !== 'object') at[k] = {};
-      at = at[k] as Record<string, unknown>;
+      const next = own(at, k);
+      if (next === null || typeof next !== 'object') set(at, k, {});
+      at = own(at, k) as Record<string, unknown>;
     }
-    at[keys[keys.length - 1] as string] = v;
+    set(at, keys[keys.length - 1] as string, v);
     return copy;
   });
+
+// Nothing here may write into Object.prototype: neither herald's code nor these generators. Checked after each test,
+// so a pollution fails where it happens instead of as odd validation errors in every test after it.
+afterEach(() => {
+  expect(Object.keys(Object.prototype)).toEqual([]);
+});
 
 function noThrow(f: () => unknown): void {
   try {

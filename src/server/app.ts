@@ -2,7 +2,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { HeraldError, TooLargeError, toHeraldError } from '../core/errors.js';
 import type { Identity } from '../core/permissions.js';
-import type { AppContext } from './context.js';
+import type { AppContext, RouteModule } from './context.js';
 import { errorBody, sendError } from './envelope.js';
 import { MAX_BODY_BYTES } from './limits.js';
 import { eventsRoutes } from './routes/events.js';
@@ -16,8 +16,6 @@ declare module 'fastify' {
     identity: Identity;
   }
 }
-
-export type RouteModule = (app: FastifyInstance, ctx: AppContext) => void;
 
 export async function buildApp(ctx: AppContext, extra: readonly RouteModule[] = []): Promise<FastifyInstance> {
   const app = Fastify({

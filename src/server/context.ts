@@ -1,5 +1,6 @@
 /** @module What the HTTP transport needs from the rest of herald, supplied by the composition root. */
 import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import type { Fabric } from '../core/fabric.js';
 import type { Identity } from '../core/permissions.js';
 import type { EventStore } from '../core/store.js';
@@ -31,3 +32,6 @@ export interface AppContext {
   readonly identify: (req: IncomingMessage) => Identity;
   readonly now?: () => number;
 }
+
+/** A part of the HTTP API: registers its routes and hooks on the app, with what it needs from the context. */
+export type RouteModule = (app: FastifyInstance, ctx: AppContext) => void;

@@ -12,7 +12,7 @@ import { defaultTypes, type Identity, visibleTypes } from '../core/permissions.j
 import { parseTimePoint } from '../core/time.js';
 import { CLOSE_CODES, type Frame, type Hub, type ListenerSink, type ResumePoint } from '../service/hub.js';
 import type { Logger } from '../service/log.js';
-import type { RouteModule } from './app.js';
+import type { RouteModule } from './context.js';
 import { errorBody } from './envelope.js';
 import { queryOf } from './query.js';
 

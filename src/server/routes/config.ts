@@ -3,8 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ForbiddenError, HeraldError } from '../../core/errors.js';
 import type { Identity } from '../../core/permissions.js';
 import type { ConfigService } from '../../service/config.js';
-import type { RouteModule } from '../app.js';
-import type { AppContext } from '../context.js';
+import type { AppContext, RouteModule } from '../context.js';
 import { syncBody } from '../envelope.js';
 import { parseLimitedJson } from '../limits.js';
 

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ForbiddenError, NotFoundError } from '../../core/errors.js';
 import type { LokiManager } from '../../forwarders/loki/manager.js';
-import type { RouteModule } from '../app.js';
+import type { RouteModule } from '../context.js';
 import { syncBody } from '../envelope.js';
 
 export function forwardersRoutes(loki: LokiManager): RouteModule {

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../../core/errors.js';
 import type { EventType } from '../../core/event.js';
 import { type Identity, visibleTypes } from '../../core/permissions.js';
-import type { RouteModule } from '../app.js';
+import type { RouteModule } from '../context.js';
 import { syncBody } from '../envelope.js';
 import { queryOf, wantsRecursion } from '../query.js';
 

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { SourceManager } from '../../sources/lxd/manager.js';
-import type { RouteModule } from '../app.js';
+import type { RouteModule } from '../context.js';
 import { syncBody } from '../envelope.js';
 import { wantsRecursion } from '../query.js';
 import { parseBody } from './trust.js';

@@ -7,9 +7,8 @@ import { z } from 'zod';
 import { HeraldError } from '../../core/errors.js';
 import { parseRfc3339 } from '../../core/time.js';
 import { makeGrant, type TokenRecord, validateName } from '../../service/identities.js';
-import type { RouteModule } from '../app.js';
 import type { Auth } from '../auth.js';
-import type { AppContext } from '../context.js';
+import type { AppContext, RouteModule } from '../context.js';
 import { syncBody } from '../envelope.js';
 import { parseBody } from './trust.js';
 

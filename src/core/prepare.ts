@@ -92,14 +92,13 @@ function issue(index: number, field: string, reason: string): FieldIssue[] {
   return [{ index, field, reason }];
 }
 
-const NO_ISSUES: readonly FieldIssue[] = Object.freeze([]);
-
-function checkMetadata(index: number, event: EventEnvelope): readonly FieldIssue[] {
+/** The type-specific checks and normalisation zod cannot express; the problems found, or undefined. */
+function checkMetadata(index: number, event: EventEnvelope): FieldIssue[] | undefined {
   switch (event.type) {
     case 'lifecycle': {
       const spec = lifecycleAction(event.metadata.action);
       if (!spec) return issue(index, 'metadata.action', `unknown lifecycle action "${event.metadata.action}"`);
-      return NO_ISSUES;
+      return undefined;
     }
     case 'security': {
       const parsed = parseSecurityName(event.metadata.name);
@@ -107,7 +106,7 @@ function checkMetadata(index: number, event: EventEnvelope): readonly FieldIssue
       // Rebuilt so that a defaulted level still sits in LXD's key order.
       const { name, level, ...rest } = event.metadata;
       event.metadata = { name, level: level ?? parsed.action.level, ...rest };
-      return NO_ISSUES;
+      return undefined;
     }
     case 'maas': {
       const t = maasEventType(event.metadata.event_type);
@@ -121,7 +120,7 @@ function checkMetadata(index: number, event: EventEnvelope): readonly FieldIssue
         macs.push(norm);
       }
       if (event.metadata.mac_addresses) event.metadata.mac_addresses = macs;
-      return NO_ISSUES;
+      return undefined;
     }
     case 'operation': {
       for (const key of ['created_at', 'updated_at'] as const) {
@@ -129,10 +128,10 @@ function checkMetadata(index: number, event: EventEnvelope): readonly FieldIssue
           return issue(index, `metadata.${key}`, `"${event.metadata[key]}" is not an RFC3339 timestamp`);
         }
       }
-      return NO_ISSUES;
+      return undefined;
     }
     default:
-      return NO_ISSUES;
+      return undefined;
   }
 }
 
@@ -172,7 +171,7 @@ function prepareUnchecked(raw: unknown, index: number, opts: PrepareOptions): Va
     project: env.data.project ?? (type === 'security' ? ((meta.data as { project?: string }).project ?? '') : ''),
   } as EventEnvelope;
   const problems = checkMetadata(index, event);
-  if (problems.length > 0) return [...problems];
+  if (problems) return problems;
   const body = encodeEnvelope(event);
   const limit = opts.maxEventBytes ?? MAX_EVENT_BYTES;
   const size = Buffer.byteLength(body);

@@ -12,7 +12,7 @@ import type { EventStore, NodeAttributeFilter, PageRequest, RetentionPolicy, Sto
 import { mergeStreams, PostingBuilder, PostingReader, unpackPostings } from './postings.js';
 import { drivingKeys, type Where, whereFor } from './query.js';
 import { DROP_V1_INDEXES, SCHEMA, SCHEMA_VERSION } from './schema.js';
-import { NUMBERS_PER_ROW, type PackedRows, STRINGS_PER_ROW, WriterThread } from './writer.js';
+import { WriterThread } from './writer.js';
 
 /**
  * What a read selects, in this order. Rows come back as arrays (better-sqlite3's raw mode), which cost a page about
@@ -51,46 +51,6 @@ const ID_SLOTS = new Array(IDS_PER_LOOKUP).fill('?').join(',');
 /** Candidates spread over less than this many ids each are read as a range of the log instead of one by one. */
 const DENSE_SPAN = 4;
 const SET_STATE = 'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
-
-/** A transaction's rows packed for the writer thread, in the column order writer.ts declares. */
-function packRows(events: readonly PreparedEvent[]): PackedRows {
-  const count = events.length;
-  const nums = new Float64Array(count * NUMBERS_PER_ROW);
-  const lens = new Int32Array(count * STRINGS_PER_ROW);
-  const bodies: string[] = new Array(count);
-  let text = '';
-  let at = 0;
-  const put = (s: string | null): void => {
-    if (s === null) lens[at++] = -1;
-    else {
-      lens[at++] = s.length;
-      text += s;
-    }
-  };
-  for (let i = 0; i < count; i++) {
-    const e = events[i] as PreparedEvent;
-    const f = e.fields;
-    nums[i * NUMBERS_PER_ROW] = f.timeMs;
-    nums[i * NUMBERS_PER_ROW + 1] = f.severity;
-    nums[i * NUMBERS_PER_ROW + 2] = f.audit ? 1 : 0;
-    put(f.type);
-    put(f.project);
-    put(f.location);
-    put(f.action);
-    put(f.username);
-    put(f.protocol);
-    put(f.node);
-    put(f.hostname);
-    put(f.zone);
-    put(f.pool);
-    put(f.domain);
-    put(f.agentName);
-    put(f.macs.length > 0 ? `,${f.macs.join(',')},` : null);
-    put(f.text);
-    bodies[i] = e.body;
-  }
-  return { text, lens, nums, bodies };
-}
 
 /**
  * An event read back from the log. Its wire JSON and facts are built on first use: a history page needs only the
@@ -204,7 +164,7 @@ export class SqliteStore implements EventStore {
     if (events.length === 0) return [];
     const postings = new PostingBuilder();
     for (let i = 0; i < events.length; i++) postings.add((events[i] as PreparedEvent).fields, i);
-    const last = await this.writer.append(packRows(events), postings.pack());
+    const last = await this.writer.append(events, postings.pack());
     // One writer connection appends a transaction's rows with consecutive AUTOINCREMENT ids ending at `last`.
     const first = last - events.length + 1;
     const out: StoredEvent[] = new Array(events.length);

@@ -6,9 +6,10 @@
  */
 import { createRequire } from 'node:module';
 import { type Transferable, Worker } from 'node:worker_threads';
+import type { PreparedEvent } from '../../core/prepare.js';
 import type { PackedPostings } from './postings.js';
 
-/** A row is its numbers, its short strings, then its body, in this column order. */
+/** A row is its numbers, its short strings, then its body, in this column order (packRows follows it). */
 const NUMBER_COLUMNS = ['time_ms', 'severity', 'audit'] as const;
 const STRING_COLUMNS = [
   'type',
@@ -26,9 +27,9 @@ const STRING_COLUMNS = [
   'macs',
   'text',
 ] as const;
-export const NUMBERS_PER_ROW = NUMBER_COLUMNS.length;
-export const STRINGS_PER_ROW = STRING_COLUMNS.length;
-export const ROWS_PER_INSERT = 50;
+const NUMBERS_PER_ROW = NUMBER_COLUMNS.length;
+const STRINGS_PER_ROW = STRING_COLUMNS.length;
+const ROWS_PER_INSERT = 50;
 
 const COLUMNS = NUMBERS_PER_ROW + STRINGS_PER_ROW + 1;
 const INSERT_HEAD = `INSERT INTO events (${[...NUMBER_COLUMNS, ...STRING_COLUMNS, 'body'].join(', ')}) VALUES `;
@@ -39,11 +40,51 @@ const ROW = `(${new Array(COLUMNS).fill('?').join(',')})`;
  * back in `text`, their lengths in `lens` (-1 for null); and its body in `bodies`. Structured clone pays per value,
  * and eighteen small values per row cost it three times what one string, two buffers and the bodies do.
  */
-export interface PackedRows {
+interface PackedRows {
   readonly text: string;
   readonly lens: Int32Array;
   readonly nums: Float64Array;
   readonly bodies: string[];
+}
+
+/** A transaction's rows packed in the column order above (the worker below unpacks them in the same order). */
+function packRows(events: readonly PreparedEvent[]): PackedRows {
+  const count = events.length;
+  const nums = new Float64Array(count * NUMBERS_PER_ROW);
+  const lens = new Int32Array(count * STRINGS_PER_ROW);
+  const bodies: string[] = new Array(count);
+  let text = '';
+  let at = 0;
+  const put = (s: string | null): void => {
+    if (s === null) lens[at++] = -1;
+    else {
+      lens[at++] = s.length;
+      text += s;
+    }
+  };
+  for (let i = 0; i < count; i++) {
+    const e = events[i] as PreparedEvent;
+    const f = e.fields;
+    nums[i * NUMBERS_PER_ROW] = f.timeMs;
+    nums[i * NUMBERS_PER_ROW + 1] = f.severity;
+    nums[i * NUMBERS_PER_ROW + 2] = f.audit ? 1 : 0;
+    put(f.type);
+    put(f.project);
+    put(f.location);
+    put(f.action);
+    put(f.username);
+    put(f.protocol);
+    put(f.node);
+    put(f.hostname);
+    put(f.zone);
+    put(f.pool);
+    put(f.domain);
+    put(f.agentName);
+    put(f.macs.length > 0 ? `,${f.macs.join(',')},` : null);
+    put(f.text);
+    bodies[i] = e.body;
+  }
+  return { text, lens, nums, bodies };
 }
 
 const WORKER_SOURCE = `
@@ -161,9 +202,10 @@ export class WriterThread {
     });
   }
 
-  /** Insert packed rows and their posting rows (offsets from the first row) in one transaction; resolves the last id. */
-  append(rows: PackedRows, postings: PackedPostings): Promise<number> {
-    // The buffers move to the writer rather than being copied; the caller does not use them again.
+  /** Insert events and their posting rows (offsets from the first event) in one transaction; resolves the last id. */
+  append(events: readonly PreparedEvent[], postings: PackedPostings): Promise<number> {
+    const rows = packRows(events);
+    // The buffers move to the writer rather than being copied; nothing here uses them again.
     const transfer = [rows.lens.buffer, rows.nums.buffer, postings.meta.buffer, postings.offs.buffer] as ArrayBuffer[];
     return this.send<number>({ op: 'append', rows, postings }, transfer);
   }

@@ -242,32 +242,12 @@ describe('herald as the event history of a real LXD daemon', () => {
     const url = `https://127.0.0.1:${port}`;
 
     // Without a pinned server certificate herald says which one it would pin.
-    const unpinned = await herald([
-      'source',
-      'add',
-      'lxd',
-      'tls1',
-      url,
-      '--cert',
-      join(dir, 'c.crt'),
-      '--key',
-      join(dir, 'c.key'),
-    ]);
+    const addTls1 = ['source', 'add', 'lxd', 'tls1', url, '--cert', join(dir, 'c.crt'), '--key', join(dir, 'c.key')];
+    const unpinned = await herald(addTls1);
     expect(unpinned.code).toBe(1);
     expect(unpinned.stderr).toMatch(/certificate is not pinned yet \(fingerprint [0-9a-f]{64}\)/);
 
-    const withCert = await herald([
-      'source',
-      'add',
-      'lxd',
-      'tls1',
-      url,
-      '--cert',
-      join(dir, 'c.crt'),
-      '--key',
-      join(dir, 'c.key'),
-      '--accept-certificate',
-    ]);
+    const withCert = await herald([...addTls1, '--accept-certificate']);
     expect(withCert.stderr).toMatch(/^Source tls1 added: receiving events from https:\/\/127\.0\.0\.1:\d+ /);
     const withPassword = await herald([
       'source',

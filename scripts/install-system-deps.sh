@@ -9,7 +9,8 @@ command -v lxd >/dev/null 2>&1 || need+=(lxd)
 /usr/bin/python3 -c 'import pylxd' >/dev/null 2>&1 || need+=(python3-pylxd)
 # issue 8: real syslog senders for test/sources: logger (RFC 3164/5424), ovsdb-server and ovn-northd (OVS vlog lines)
 has() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
-has logger || need+=(bsdutils)
+# script (bsdutils too) gives test/cli/maas.test.ts a real terminal
+{ has logger && has script; } || need+=(bsdutils)
 { has ovsdb-server && has ovsdb-tool && has ovs-appctl; } || need+=(openvswitch-common)
 has ovn-northd || need+=(ovn-central)
 if [ ${#need[@]} -gt 0 ]; then

@@ -299,18 +299,25 @@ describe('resume', () => {
     const start = (await publish(Array.from({ length: 40 }, () => SAMPLES.logging))).ids[0] as number;
     const listeners: Array<{ since: number; l: Listener }> = [];
     let publishing = true;
+    let rounds = 0;
     const flood = (async () => {
       for (let i = 0; i < 80; i++) {
         const n = 1 + (i % 5);
         await Promise.all([publish(Array.from({ length: n }, () => SAMPLES.logging)), publish(SAMPLES.lifecycle)]);
+        rounds++;
       }
       publishing = false;
     })();
-    while (publishing) {
-      const head = await t.herald.store.headId();
-      const since = start - 1 + Math.floor(Math.random() * (head - start + 2));
-      listeners.push({ since, l: new Listener(t.herald.socketPath, `since=${since}`) });
-      await new Promise((r) => setTimeout(r, 3));
+    // Two listeners join per publishing round, while the next round commits: spread over the whole flood, and as many
+    // on a slow machine as on a fast one (joining on a timer made hundreds on a slow one, and the test time out).
+    for (let seen = 0; publishing; await new Promise((r) => setTimeout(r, 1))) {
+      if (rounds === seen) continue;
+      seen = rounds;
+      for (let k = 0; k < 2; k++) {
+        const head = await t.herald.store.headId();
+        const since = start - 1 + Math.floor(Math.random() * (head - start + 2));
+        listeners.push({ since, l: new Listener(t.herald.socketPath, `since=${since}`) });
+      }
     }
     await flood;
     const head = await t.herald.store.headId();

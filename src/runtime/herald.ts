@@ -156,7 +156,10 @@ export async function startHerald(opts: HeraldOptions): Promise<Herald> {
     location,
     httpsAddress: () => httpsAddresses[0], // OWASP host_ip/port, read once the listeners are bound
   });
-  const stream = new EventStream({ hub, identify, log }, opts.live);
+  const stream = new EventStream(
+    { hub, identify, log },
+    { listenersPerIdentity: limits.listenersPerIdentity, maxPayloadBytes: limits.wsMaxPayloadBytes, ...opts.live },
+  );
   // `self` is read at connect time, once the HTTPS certificate exists
   const sources = new SourceManager({
     store,

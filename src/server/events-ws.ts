@@ -14,6 +14,7 @@ import { CLOSE_CODES, type Frame, type Hub, type ListenerSink, type ResumePoint 
 import type { Logger } from '../service/log.js';
 import type { RouteModule } from './context.js';
 import { errorBody } from './envelope.js';
+import { LIMITS } from './limits.js';
 import { queryOf } from './query.js';
 
 export const EVENTS_PATH = '/1.0/events';
@@ -63,9 +64,19 @@ export interface EventStreamOptions {
   readonly maxMissedPongs?: number;
   /** how long a listener being closed may take to read its close frame before its socket is destroyed */
   readonly closeGraceMs?: number;
+  /** concurrent listeners per identity over the network (the local unix socket has no cap, as for connections) */
+  readonly listenersPerIdentity?: number;
+  /** largest message a client may send before the connection is dropped (listeners send none) */
+  readonly maxPayloadBytes?: number;
 }
 
-export const STREAM_DEFAULTS = { pingIntervalMs: 10_000, maxMissedPongs: 2, closeGraceMs: 5_000 } as const;
+export const STREAM_DEFAULTS = {
+  pingIntervalMs: 10_000,
+  maxMissedPongs: 2,
+  closeGraceMs: 5_000,
+  listenersPerIdentity: LIMITS.listenersPerIdentity,
+  maxPayloadBytes: LIMITS.wsMaxPayloadBytes,
+} as const;
 
 export interface EventStreamDeps {
   readonly hub: Hub;
@@ -137,13 +148,20 @@ function writeHttp(socket: Duplex, status: number, type: string, body: string, e
   );
 }
 
+/** The key an identity's listeners are counted under; undefined for the local unix socket, which has no cap. */
+function capKey(identity: Identity): string | undefined {
+  return identity.protocol === 'unix' ? undefined : `${identity.protocol}:${identity.username}`;
+}
+
 /**
  * The websocket side of the live stream. `handleUpgrade` is a plain `upgrade` listener, so any HTTP server (the unix
  * socket today, HTTPS later) serves the same stream by attaching it.
  */
 export class EventStream {
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
+  private readonly wss: WebSocketServer;
   private readonly sockets = new Set<WebSocket>();
+  /** open listeners by identity, for the per-identity cap */
+  private readonly perIdentity = new Map<string, number>();
   private readonly opts: Required<EventStreamOptions>;
   private closing = false;
   private nextId = 1;
@@ -155,6 +173,12 @@ export class EventStream {
     opts: EventStreamOptions = {},
   ) {
     this.opts = { ...STREAM_DEFAULTS, ...opts };
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      clientTracking: false,
+      maxPayload: this.opts.maxPayloadBytes,
+    });
   }
 
   get connections(): number {
@@ -176,6 +200,13 @@ export class EventStream {
       if (!originAllowed(req.headers.origin, req.headers.host)) throw new ForbiddenError('request origin not allowed');
       identity = this.deps.identify(req);
       spec = parseStreamRequest(url.searchParams, identity, this.deps.now?.() ?? Date.now());
+      const key = capKey(identity);
+      if (key !== undefined && (this.perIdentity.get(key) ?? 0) >= this.opts.listenersPerIdentity) {
+        throw new HeraldError(
+          'HERALD_ERR_RATE_LIMITED',
+          `at most ${this.opts.listenersPerIdentity} event listeners per identity are open at once`,
+        );
+      }
     } catch (err) {
       writeHttpError(socket, toHeraldError(err));
       return;
@@ -186,6 +217,8 @@ export class EventStream {
   private serve(ws: WebSocket, socket: Duplex, identity: Identity, spec: StreamRequest, req: IncomingMessage): void {
     const id = this.nextId++;
     this.sockets.add(ws);
+    const key = capKey(identity);
+    if (key !== undefined) this.perIdentity.set(key, (this.perIdentity.get(key) ?? 0) + 1);
     let graceTimer: NodeJS.Timeout | undefined;
     const sink: ListenerSink = {
       get bufferedAmount() {
@@ -235,6 +268,11 @@ export class EventStream {
       if (graceTimer) clearTimeout(graceTimer);
       handle.detach();
       this.sockets.delete(ws);
+      if (key !== undefined) {
+        const left = (this.perIdentity.get(key) ?? 1) - 1;
+        if (left > 0) this.perIdentity.set(key, left);
+        else this.perIdentity.delete(key);
+      }
       this.deps.log?.debug('Event listener server handler stopped', { id, last_id: handle.lastId });
       if (this.sockets.size === 0) this.idle?.();
     });

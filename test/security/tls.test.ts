@@ -434,6 +434,62 @@ describe('the events WebSocket over TLS', () => {
   });
 });
 
+describe('event listener limits', () => {
+  const connect = (h: SecureHerald, cert: { cert: string; key: string }) =>
+    new Promise<{ status: number; ws: WebSocket }>((resolve) => {
+      const ws = new WebSocket(`wss://127.0.0.1:${h.port}/1.0/events`, { ca: h.ca, cert: cert.cert, key: cert.key });
+      ws.on('open', () => resolve({ status: 101, ws }));
+      ws.on('unexpected-response', (_req, res) => {
+        resolve({ status: res.statusCode ?? 0, ws });
+        ws.terminate();
+      });
+      ws.on('error', () => {});
+    });
+
+  it('caps open listeners per identity with 429 before the upgrade; a closed one frees its place', async () => {
+    const h = await startSecureHerald({ limits: { listenersPerIdentity: 3 } });
+    try {
+      const me = clientCert('ws-many');
+      await trust(h, me);
+      const open = await Promise.all([connect(h, me), connect(h, me), connect(h, me)]);
+      expect(open.map((o) => o.status)).toEqual([101, 101, 101]);
+      expect((await connect(h, me)).status).toBe(429);
+      const other = clientCert('ws-other');
+      await trust(h, other);
+      const theirs = await connect(h, other);
+      expect(theirs.status).toBe(101);
+      const closed = new Promise((r) => open[0]?.ws.once('close', r));
+      open[0]?.ws.close();
+      await closed;
+      // The server counts the listener gone once it has seen the close.
+      let again = await connect(h, me);
+      for (let i = 0; i < 50 && again.status === 429; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        again = await connect(h, me);
+      }
+      expect(again.status).toBe(101);
+      for (const o of [...open, theirs, again]) o.ws.terminate();
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('drops a client message over the payload limit with 1009, before reading it', async () => {
+    const h = await startSecureHerald({ limits: { wsMaxPayloadBytes: 1024 } });
+    try {
+      const me = clientCert('ws-big');
+      await trust(h, me);
+      const { status, ws } = await connect(h, me);
+      expect(status).toBe(101);
+      const closed = new Promise<number>((r) => ws.once('close', (code: number) => r(code)));
+      ws.send('x'.repeat(4096));
+      expect(await closed).toBe(1009);
+    } finally {
+      await h.cleanup();
+    }
+  });
+});
+
 describe('failed authentication rate limit', () => {
   it('answers 429 after a burst, records the lockout once, and still serves trusted clients', async () => {
     const h = await startSecureHerald({ limits: { authFailureBurst: 3, authFailureRefillMs: 60_000 } });

@@ -47,11 +47,12 @@ export function normaliseMac(value: string): string | undefined {
   return hex.match(/../g)?.join(':');
 }
 
-/** Canonical JSON of an envelope: LXD's key order, `location`/`project` omitted when empty. */
+/** Canonical JSON of a validated envelope (timestamp RFC3339): LXD's key order, `location`/`project` omitted if empty. */
 export function encodeEnvelope(e: EventEnvelope): string {
   // Assembled around one stringify of the metadata: ingest encodes every event, and an envelope object per event was
-  // garbage and a second level for the encoder to walk. `type` is one of EVENT_TYPES and needs no escaping.
-  let out = `{"type":"${e.type}","timestamp":${JSON.stringify(e.timestamp)},"metadata":${JSON.stringify(e.metadata)}`;
+  // garbage and a second level for the encoder to walk. `type` is one of EVENT_TYPES and `timestamp` is RFC3339
+  // (checked before encoding): neither has a character JSON escapes.
+  let out = `{"type":"${e.type}","timestamp":"${e.timestamp}","metadata":${JSON.stringify(e.metadata)}`;
   if (e.location) out += `,"location":${JSON.stringify(e.location)}`;
   if (e.project) out += `,"project":${JSON.stringify(e.project)}`;
   return `${out}}`;

@@ -1,6 +1,7 @@
 /** @module Time parsing shared by every filter: RFC3339 timestamps, durations like `15m`, and the server clock. */
 
 // Go's RFC3339 (what lxc parses): upper-case T and Z only, no leap second; anything looser lxc silently drops.
+// parseRfc3339 reads exactly this grammar by hand; rfc3339ToNanos uses the pattern for the fraction.
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const DURATION = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = {
@@ -17,26 +18,66 @@ const UNIT_MS: Record<string, number> = {
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+/** The number written by `n` ASCII digits of `s` from `at`, or -1 when any of them is not a digit (or is missing). */
+function digitsAt(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (!(d >= 0 && d <= 9)) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
 /** Milliseconds since the epoch for an RFC3339 timestamp, or undefined when it is not one (or names no real instant). */
 export function parseRfc3339(value: string): number | undefined {
-  const m = RFC3339.exec(value);
-  if (!m) return undefined;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  const hour = Number(m[4]);
-  const minute = Number(m[5]);
-  const second = Number(m[6]);
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  // Read by hand, without the pattern's match array and substrings: ingest parses every event's timestamp, and
+  // Date.parse plus a validity check costs several times more again.
+  const len = value.length;
+  if (
+    len < 20 ||
+    value.charCodeAt(4) !== 45 || // -
+    value.charCodeAt(7) !== 45 ||
+    value.charCodeAt(10) !== 84 || // T
+    value.charCodeAt(13) !== 58 || // :
+    value.charCodeAt(16) !== 58
+  ) {
+    return undefined;
+  }
+  const year = digitsAt(value, 0, 4);
+  const month = digitsAt(value, 5, 2);
+  const day = digitsAt(value, 8, 2);
+  const hour = digitsAt(value, 11, 2);
+  const minute = digitsAt(value, 14, 2);
+  const second = digitsAt(value, 17, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return undefined;
+  if (minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   if (day > (month === 2 && !leap ? 28 : (DAYS_IN_MONTH[month - 1] as number))) return undefined;
-  // Parsed by hand: Date.parse plus a validity check costs several times more, and ingest parses every timestamp.
-  const fraction = m[7] ? Math.floor(Number(m[7].slice(0, 4).padEnd(4, '0').slice(1))) : 0;
-  const zone = m[8] as string;
-  let offsetMin = 0;
-  if (zone !== 'Z') {
-    offsetMin = (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * (zone[0] === '-' ? -1 : 1);
+  let at = 19;
+  let fraction = 0;
+  if (value.charCodeAt(at) === 46) {
+    // One to nine digits, of which the milliseconds are the first three.
+    let n = 0;
+    for (at++; at < len; at++, n++) {
+      const d = value.charCodeAt(at) - 48;
+      if (!(d >= 0 && d <= 9)) break;
+      if (n < 3) fraction = fraction * 10 + d;
+    }
+    if (n === 0 || n > 9) return undefined;
+    for (; n < 3; n++) fraction *= 10;
   }
+  let offsetMin = 0;
+  const zone = value.charCodeAt(at);
+  if (zone === 90) {
+    if (at + 1 !== len) return undefined;
+  } else if (zone === 43 || zone === 45) {
+    if (at + 6 !== len || value.charCodeAt(at + 3) !== 58) return undefined;
+    const h = digitsAt(value, at + 1, 2);
+    const m = digitsAt(value, at + 4, 2);
+    if (h < 0 || m < 0) return undefined;
+    offsetMin = (h * 60 + m) * (zone === 45 ? -1 : 1);
+  } else return undefined;
   return Date.UTC(year, month - 1, day, hour, minute, second) + fraction - offsetMin * 60_000;
 }
 

@@ -1,8 +1,5 @@
 /** @module Time parsing shared by every filter: RFC3339 timestamps, durations like `15m`, and the server clock. */
 
-// Go's RFC3339 (what lxc parses): upper-case T and Z only, no leap second; anything looser lxc silently drops.
-// parseRfc3339 reads exactly this grammar by hand; rfc3339ToNanos uses the pattern for the fraction.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const DURATION = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
@@ -29,10 +26,14 @@ function digitsAt(s: string, at: number, n: number): number {
   return v;
 }
 
-/** Milliseconds since the epoch for an RFC3339 timestamp, or undefined when it is not one (or names no real instant). */
+/**
+ * Milliseconds since the epoch for an RFC3339 timestamp, or undefined when it is not one (or names no real instant).
+ * The grammar is Go's RFC3339, what lxc parses: `YYYY-MM-DDTHH:MM:SS`, an optional `.` and 1–9 digits, then `Z` or
+ * `±HH:MM`; upper-case T and Z only, no leap second. Anything looser lxc silently drops.
+ */
 export function parseRfc3339(value: string): number | undefined {
-  // Read by hand, without the pattern's match array and substrings: ingest parses every event's timestamp, and
-  // Date.parse plus a validity check costs several times more again.
+  // Read by hand rather than with a regular expression (its match array and substrings): ingest parses every event's
+  // timestamp, and Date.parse plus a validity check costs several times more again.
   const len = value.length;
   if (
     len < 20 ||
@@ -119,12 +120,14 @@ export function nowStamp(): { text: string; ms: number } {
   return { text: `${lastSecondText}.${String(micros % 1_000_000).padStart(6, '0')}Z`, ms: Math.floor(micros / 1000) };
 }
 
-/** Nanoseconds since the epoch, as a decimal string, for an RFC3339 timestamp (keeps all nine fraction digits). */
+/** Nanoseconds since the epoch for an RFC3339 timestamp, keeping all nine fraction digits; undefined if not one. */
 export function rfc3339ToNanos(value: string): bigint | undefined {
   const ms = parseRfc3339(value);
   if (ms === undefined) return undefined;
-  const m = RFC3339.exec(value);
-  const frac = (m?.[7] ?? '.').slice(1).padEnd(9, '0');
+  // Valid, so any fraction is the digits after the `.` at position 19.
+  let end = 20;
+  if (value.charCodeAt(19) === 46) while (digitsAt(value, end, 1) >= 0) end++;
+  const frac = value.slice(20, end).padEnd(9, '0');
   const wholeSeconds = BigInt(Math.floor(ms / 1000));
   return wholeSeconds * 1_000_000_000n + BigInt(frac);
 }

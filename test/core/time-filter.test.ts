@@ -12,6 +12,9 @@ describe('time', () => {
     expect(parseRfc3339('2021-02-24T19:00:45.452649098-05:00')).toBe(Date.UTC(2021, 1, 25, 0, 0, 45, 452));
     expect(parseRfc3339('2021-02-24T19:00:45Z')).toBe(Date.UTC(2021, 1, 24, 19, 0, 45));
     expect(rfc3339ToNanos('2021-02-24T19:00:45.452649098Z')).toBe(1614193245452649098n);
+    expect(rfc3339ToNanos('2021-02-24T20:00:45.45+01:00')).toBe(1614193245450000000n);
+    expect(rfc3339ToNanos('2021-02-24T19:00:45Z')).toBe(1614193245000000000n);
+    expect(rfc3339ToNanos('2021-02-24T19:00:45.Z')).toBeUndefined();
   });
   it.each([
     '2021-02-24',

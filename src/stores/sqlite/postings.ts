@@ -236,7 +236,7 @@ export function* mergeStreams(streams: Array<Iterator<number[]>>, descending: bo
       blocks[pick] = next(streams[pick] as Iterator<number[]>);
       at[pick] = 0;
     }
-    if (out.length >= 256) {
+    if (out.length >= BLOCK) {
       yield out;
       out = [];
     }
